@@ -1,0 +1,40 @@
+// gradscope: parses the command line, runs one subcommand, maps errors to exit codes.
+// This is the only place that catches gradscope::Error and prints it.
+#include <fmt/format.h>
+
+#include <cstdio>
+
+#include "command.hpp"
+#include "gradscope/core/error.hpp"
+
+int main(int argc, char** argv) {
+  using namespace gradscope::cli;
+  CLI::App app{"gradscope: make gradient flow visible, explainable and fixable"};
+  app.name("gradscope");
+  app.set_version_flag("--version", std::string("gradscope ") + GRADSCOPE_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough();
+  CommandTable commands;
+  register_probe_command(app, commands);
+  register_train_command(app, commands);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {  // --help, --version
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    fmt::print(stderr, "gradscope: error: {} (see gradscope --help)\n", e.what());
+    return kExitBadInput;
+  }
+
+  try {
+    for (const CLI::App* sub : app.get_subcommands()) return commands.at(sub)();
+    return kExitBadInput;
+  } catch (const gradscope::Error& e) {
+    fmt::print(stderr, "gradscope: error: {}\n", e.what());
+    return e.kind() == gradscope::ErrorKind::kBadInput ? kExitBadInput : kExitFailure;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "gradscope: error: {}\n", e.what());
+    return kExitFailure;
+  }
+}

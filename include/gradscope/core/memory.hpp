@@ -1,0 +1,17 @@
+// How much memory this machine can give a run, so that a size that cannot fit is refused up
+// front with a clear message instead of dying half-way through.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace gradscope {
+
+// MemAvailable from /proc/meminfo, in bytes (0 if it cannot be read).
+std::uint64_t available_memory_bytes();
+
+// Bad-input Error "<what> needs about X GiB but only Y GiB is available" when `bytes` exceeds
+// the available memory. Does nothing when the available memory cannot be read.
+void check_fits_in_memory(std::uint64_t bytes, const std::string& what);
+
+}  // namespace gradscope

@@ -1,0 +1,44 @@
+// Building a multilayer perceptron from a spec.
+//
+// depth counts weight layers: depth - 1 hidden layers Dense(width) + activation, then a linear
+// Dense(outputs) head. As children of a Sequential (and as PyTorch's nn.Sequential names them):
+//   0: Dense(inputs -> width)  1: act  2: Dense(width -> width)  3: act ... 2(depth-1): Dense(->
+//   outputs)
+// so "layer l" of the article (l = 1..depth, input side first) is child 2(l-1) and its activation.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "gradscope/core/random.hpp"
+#include "gradscope/init/initializer.hpp"
+#include "gradscope/nn/activation.hpp"
+#include "gradscope/nn/sequential.hpp"
+
+namespace gradscope {
+
+struct MlpSpec {
+  Index inputs = 256;
+  Index outputs = 10;
+  Index width = 256;
+  Index depth = 3;
+  ActivationKind activation = ActivationKind::kTanh;
+  double negative_slope = 0.01;  // leaky_relu only
+  bool bias = true;
+  InitSpec init;
+  // When set, every square weight matrix is rescaled to this spectral radius after
+  // initialisation (the article's rho; with identity activations the layer Jacobian is W).
+  std::optional<double> rho;
+};
+
+// Bad-input Error when a size is below 1 or a value is out of range; names the field.
+void validate(const MlpSpec& spec);
+
+template <typename Scalar>
+Sequential<Scalar> build_mlp(const MlpSpec& spec, Rng& rng);
+
+// Bytes a training step of this MLP needs: parameters, their gradients, initial copies and two
+// optimiser moments, plus the activations and gradients of a batch.
+std::uint64_t estimate_training_bytes(const MlpSpec& spec, Index batch, std::size_t scalar_bytes);
+
+}  // namespace gradscope

@@ -1,0 +1,75 @@
+// The Layer contract: the backward pass is a vector-Jacobian product.
+//
+//   x  : (in, batch)   input, one column per sample
+//   y  : (out, batch)  output, y = f(x; theta)
+//   dy : (out, batch)  dL/dy
+//   dx : (in, batch)   dL/dx = J_x^T dy                 -- ASSIGNED by backward
+//   d(theta)           += J_theta^T dy                  -- ACCUMULATED by backward
+//
+// forward() is const and repeatable: what backward needs beyond x and y goes into `saved`, which
+// the caller (a container or an unroller) owns, so one layer object can serve many positions.
+// Layers never log, print or know about probes; containers call observers between layers.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gradscope/core/types.hpp"
+
+namespace gradscope {
+
+// A named parameter: views of its value and of its accumulated gradient (same shape).
+// Names follow PyTorch ("weight", "bias"; containers prefix "0.", "2.", ...).
+template <typename Scalar>
+struct Param {
+  std::string name;
+  Matrix<Scalar>* value;
+  Matrix<Scalar>* grad;
+};
+
+// What forward leaves for backward beyond x and y; containers nest their children's.
+template <typename Scalar>
+struct Saved {
+  std::vector<Matrix<Scalar>> tensors;
+  std::vector<Saved> children;
+};
+
+template <typename Scalar>
+class Layer {
+ public:
+  using Mat = Matrix<Scalar>;
+  using ConstRef = ConstMatrixRef<Scalar>;
+  using Ref = MatrixRef<Scalar>;
+
+  virtual ~Layer() = default;
+
+  // Short lower-case kind: "dense", "tanh", "sequential", ...
+  virtual std::string_view kind() const = 0;
+  // Output features for `input_size` input features; throws if the layer cannot take them.
+  virtual Index output_size(Index input_size) const = 0;
+
+  // y must already have shape (output_size(x.rows()), x.cols()).
+  virtual void forward(ConstRef x, Ref y, Saved<Scalar>& saved) const = 0;
+  // dx must already have the shape of x. See the contract at the top of this file.
+  virtual void backward(ConstRef x, ConstRef y, const Saved<Scalar>& saved, ConstRef dy,
+                        Ref dx) = 0;
+
+  virtual std::vector<Param<Scalar>> params() { return {}; }
+  virtual std::unique_ptr<Layer> clone() const = 0;
+
+  // Per-sample input Jacobian dy/dx, shape (out, in), at one sample x (a single column).
+  // The default assembles it from backward with one-hot cotangents on a clone (so parameter
+  // gradients here are untouched); layers override it with a closed form where one is cheap.
+  virtual Mat jacobian(ConstRef x_sample) const;
+
+  // Sets every parameter gradient to zero (gradients accumulate; zeroing is explicit).
+  void zero_grad();
+};
+
+// The generic Jacobian: forward once, then one backward per output unit with a one-hot dy.
+template <typename Scalar>
+Matrix<Scalar> jacobian_by_vjp(const Layer<Scalar>& layer, ConstMatrixRef<Scalar> x_sample);
+
+}  // namespace gradscope

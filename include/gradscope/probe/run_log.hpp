@@ -1,0 +1,42 @@
+// The run log: JSONL, one record per line, documented in docs/run-log.md (schema 1).
+//
+// Records are appended and flushed one by one, each with a single write(2), so a run killed at
+// any moment (even by SIGKILL) leaves a log whose every complete line parses. Non-finite numbers
+// are written as null, with the record's explicit non-finite flags saying which.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "gradscope/probe/step_record.hpp"
+
+namespace gradscope {
+
+inline constexpr int kRunLogSchema = 1;
+
+class RunLogWriter {
+ public:
+  // Creates or truncates `path`; bad-input Error naming the path if it cannot.
+  explicit RunLogWriter(const std::string& path);
+  ~RunLogWriter();
+  RunLogWriter(const RunLogWriter&) = delete;
+  RunLogWriter& operator=(const RunLogWriter&) = delete;
+
+  void write(const nlohmann::json& record);
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
+nlohmann::json to_json(const LayerRecord& record);
+// {"type":"step", ...}
+nlohmann::json to_json(const StepRecord& record);
+// {"type":"eval", ...}
+nlohmann::json to_json(const EvalRecord& record);
+
+// A finite double as itself, anything else as null.
+nlohmann::json finite_or_null(double value);
+
+}  // namespace gradscope

@@ -1,0 +1,33 @@
+// How a training run is driven: budget, batch, optimiser, clipping, probing and evaluation.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "gradscope/optim/optimizer.hpp"
+
+namespace gradscope {
+
+// What to do when the loss or the global gradient norm is NaN or Inf.
+enum class NonFinitePolicy {
+  kStop,  // record the step, then stop with an error naming the step and the layer (default)
+  kSkip,  // record the step, skip its update, go on
+};
+// "stop" | "skip"; bad-input Error otherwise.
+NonFinitePolicy parse_nonfinite_policy(const std::string& name);
+
+struct TrainConfig {
+  long steps = 1000;
+  long batch = 128;
+  OptimizerSpec optimizer;
+  std::optional<double> clip_norm;   // rescale when the global norm exceeds it
+  std::optional<double> clip_value;  // clamp every gradient entry
+  NonFinitePolicy on_nonfinite = NonFinitePolicy::kStop;
+  long probe_every = 10;  // observe the backward pass every N steps (and the first and last)
+  long eval_every = 0;    // evaluate on the test set every N steps; 0: only at the end
+};
+
+// Bad-input Error naming the field when a value is out of range.
+void validate(const TrainConfig& config);
+
+}  // namespace gradscope

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs, from Debian's package registry, whatever gradscope needs that this machine lacks.
+# Unattended and idempotent: packages already installed are left alone.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libeigen3-dev      # linear algebra
+  libcli11-dev       # command-line parsing
+  nlohmann-json3-dev # run logs, --json output
+  libfmt-dev         # formatting (g++ 12 has no <format>)
+  zlib1g-dev         # reading the gzipped Fashion-MNIST IDX files
+  libgtest-dev libgmock-dev   # tests
+  libbenchmark-dev   # bench/
+  dataset-fashion-mnist       # the Fashion-MNIST task's data
+)
+if [[ "${GRADSCOPE_WITH_TORCH:-0}" == 1 ]]; then
+  packages+=(python3 python3-torch libopenblas0-openmp)  # PyTorch oracle tests and comparisons
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+sudo=()
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  sudo=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,86 @@
+#include "gradscope/core/norms.hpp"
+
+#include <cmath>
+#include <limits>
+
+namespace gradscope {
+
+namespace {
+
+// A sum of squares inside this range lost nothing to underflow or overflow: the smallest
+// entries that matter are far above the denormals and no square came near the maximum.
+template <typename Scalar>
+bool in_safe_range(Scalar squared_sum) {
+  constexpr Scalar kLow =
+      std::numeric_limits<Scalar>::min() / std::numeric_limits<Scalar>::epsilon();
+  constexpr Scalar kHigh = std::numeric_limits<Scalar>::max() / Scalar(1024);
+  return squared_sum > kLow && squared_sum < kHigh;
+}
+
+template <typename Derived>
+double slow_norm(const Eigen::MatrixBase<Derived>& m) {
+  using Scalar = typename Derived::Scalar;
+  if constexpr (std::is_same_v<Scalar, float>) {
+    return std::sqrt(m.template cast<double>().squaredNorm());  // every float square fits in double
+  } else {
+    return m.stableNorm();
+  }
+}
+
+template <typename Derived>
+double safe_norm(const Eigen::MatrixBase<Derived>& m) {
+  const auto squared = m.squaredNorm();
+  if (in_safe_range(squared)) return std::sqrt(static_cast<double>(squared));
+  if (squared == 0 && m.isZero(0)) return 0.0;
+  return slow_norm(m);
+}
+
+}  // namespace
+
+template <typename Scalar>
+double stable_norm(const ConstMatrixRef<Scalar>& m) {
+  return safe_norm(m);
+}
+
+template <typename Scalar>
+double stable_distance(const ConstMatrixRef<Scalar>& a, const ConstMatrixRef<Scalar>& b) {
+  const Scalar squared = (a - b).squaredNorm();
+  if (in_safe_range(squared)) return std::sqrt(static_cast<double>(squared));
+  const Matrix<Scalar> difference = a - b;
+  return safe_norm(difference);
+}
+
+template <typename Scalar>
+ColumnNorms column_norms(const ConstMatrixRef<Scalar>& m) {
+  ColumnNorms result;
+  if (m.cols() == 0) return result;
+  double sum = 0.0;
+  double sum_of_squares = 0.0;
+  for (Index j = 0; j < m.cols(); ++j) {
+    const double c = safe_norm(m.col(j));
+    sum += c;
+    sum_of_squares += c * c;
+  }
+  result.mean = sum / static_cast<double>(m.cols());
+  // The columns' squares may leave double's range where the columns themselves did not.
+  result.total = in_safe_range(sum_of_squares) || sum_of_squares == 0 ? std::sqrt(sum_of_squares)
+                                                                      : safe_norm(m);
+  return result;
+}
+
+template <typename Scalar>
+bool all_finite(const ConstMatrixRef<Scalar>& m) {
+  return m.allFinite();
+}
+
+template double stable_norm<float>(const ConstMatrixRef<float>&);
+template double stable_norm<double>(const ConstMatrixRef<double>&);
+template double stable_distance<float>(const ConstMatrixRef<float>&, const ConstMatrixRef<float>&);
+template double stable_distance<double>(const ConstMatrixRef<double>&,
+                                        const ConstMatrixRef<double>&);
+template ColumnNorms column_norms<float>(const ConstMatrixRef<float>&);
+template ColumnNorms column_norms<double>(const ConstMatrixRef<double>&);
+template bool all_finite<float>(const ConstMatrixRef<float>&);
+template bool all_finite<double>(const ConstMatrixRef<double>&);
+
+}  // namespace gradscope

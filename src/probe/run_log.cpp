@@ -1,0 +1,90 @@
+#include "gradscope/probe/run_log.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+
+#include "gradscope/core/error.hpp"
+
+namespace gradscope {
+
+RunLogWriter::RunLogWriter(const std::string& path) : path_(path) {
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw_bad_input("{}: cannot create run log: {}", path, std::strerror(errno));
+}
+
+RunLogWriter::~RunLogWriter() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void RunLogWriter::write(const nlohmann::json& record) {
+  // One buffer, one write(2): a kill between records never leaves half a line behind.
+  std::string line = record.dump();
+  line.push_back('\n');
+  const char* data = line.data();
+  std::size_t left = line.size();
+  while (left > 0) {
+    const ssize_t written = ::write(fd_, data, left);
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      throw Error(ErrorKind::kRuntime,
+                  fmt::format("{}: cannot write run log: {}", path_, std::strerror(errno)));
+    }
+    data += written;
+    left -= static_cast<std::size_t>(written);
+  }
+}
+
+nlohmann::json finite_or_null(double value) {
+  return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
+}
+
+nlohmann::json to_json(const LayerRecord& r) {
+  return {
+      {"index", r.index},
+      {"name", r.name},
+      {"kind", r.kind},
+      {"activation", r.activation},
+      {"grad_norm", finite_or_null(r.grad_norm)},
+      {"grad_norm_batch", finite_or_null(r.grad_norm_batch)},
+      {"weight_norm", finite_or_null(r.weight_norm)},
+      {"weight_grad_norm", finite_or_null(r.weight_grad_norm)},
+      {"rel_dist_init", finite_or_null(r.rel_dist_init)},
+      {"update_ratio", r.update_ratio ? finite_or_null(*r.update_ratio) : nlohmann::json(nullptr)},
+      {"saturated", r.saturated},
+      {"dead", r.dead},
+      {"nonfinite", r.nonfinite},
+  };
+}
+
+nlohmann::json to_json(const StepRecord& r) {
+  nlohmann::json j = {
+      {"type", "step"},
+      {"step", r.step},
+      {"loss", finite_or_null(r.loss)},
+      {"grad_norm", finite_or_null(r.grad_norm)},
+      {"clipped", r.clipped},
+      {"skipped", r.skipped},
+      {"lr", r.lr},
+      {"nonfinite",
+       {{"loss", !r.loss_finite}, {"grad", !r.grad_finite}, {"weight", !r.weight_finite}}},
+  };
+  if (!r.first_nonfinite.empty()) j["first_nonfinite"] = r.first_nonfinite;
+  if (!r.layers.empty()) {
+    nlohmann::json layers = nlohmann::json::array();
+    for (const LayerRecord& layer : r.layers) layers.push_back(to_json(layer));
+    j["layers"] = std::move(layers);
+  }
+  return j;
+}
+
+nlohmann::json to_json(const EvalRecord& r) {
+  nlohmann::json j = {{"type", "eval"}, {"step", r.step}, {"loss", finite_or_null(r.loss)}};
+  if (r.accuracy) j["accuracy"] = *r.accuracy;
+  return j;
+}
+
+}  // namespace gradscope

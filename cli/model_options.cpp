@@ -128,7 +128,21 @@ std::unique_ptr<Task<Scalar>> make_task(const ModelOptions& o) {
                                                derive_seed(o.seed, kDataStream));
 }
 
+template <typename Scalar>
+ModelAndTask<Scalar> make_model_and_task(const ModelOptions& o) {
+  const TaskShape shape = task_shape(o);
+  ModelAndTask<Scalar> made;
+  made.spec = to_mlp_spec(o, shape.inputs, shape.outputs);
+  check_memory(made.spec, o);
+  made.task = make_task<Scalar>(o);
+  Rng rng(derive_seed(o.seed, kModelStream));
+  made.network = Network<Scalar>(build_mlp<Scalar>(made.spec, rng));
+  return made;
+}
+
 template std::unique_ptr<Task<float>> make_task<float>(const ModelOptions&);
 template std::unique_ptr<Task<double>> make_task<double>(const ModelOptions&);
+template ModelAndTask<float> make_model_and_task<float>(const ModelOptions&);
+template ModelAndTask<double> make_model_and_task<double>(const ModelOptions&);
 
 }  // namespace gradscope::cli

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "gradscope/model/mlp.hpp"
+#include "gradscope/nn/network.hpp"
 #include "gradscope/tasks/task.hpp"
 
 namespace gradscope::cli {
@@ -56,5 +57,16 @@ bool is_double(const ModelOptions& options);
 // The task named by --task, with the sizes of task_shape().
 template <typename Scalar>
 std::unique_ptr<Task<Scalar>> make_task(const ModelOptions& options);
+
+// What probe and train start from: the spec, the task and the initialised network, in the order
+// that refuses bad flags and sizes before anything large is loaded or allocated.
+template <typename Scalar>
+struct ModelAndTask {
+  MlpSpec spec;
+  std::unique_ptr<Task<Scalar>> task;
+  Network<Scalar> network;
+};
+template <typename Scalar>
+ModelAndTask<Scalar> make_model_and_task(const ModelOptions& options);
 
 }  // namespace gradscope::cli

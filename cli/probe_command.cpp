@@ -44,15 +44,13 @@ void print_table(const ProbeResult& result) {
 template <typename Scalar>
 int run_probe(const ProbeOptions& options) {
   const ModelOptions& o = options.model;
-  const TaskShape shape = task_shape(o);
-  const MlpSpec spec = to_mlp_spec(o, shape.inputs, shape.outputs);
-  check_memory(spec, o);
-  std::unique_ptr<Task<Scalar>> task = make_task<Scalar>(o);
-  Rng rng(derive_seed(o.seed, kModelStream));
-  Network<Scalar> network(build_mlp<Scalar>(spec, rng));
+  ModelAndTask<Scalar> made = make_model_and_task<Scalar>(o);
+  const MlpSpec& spec = made.spec;
+  Network<Scalar>& network = made.network;
+  Task<Scalar>& task = *made.task;
   Batch<Scalar> batch;
-  task->next_batch(o.batch, batch);
-  const std::unique_ptr<Loss<Scalar>> loss = make_loss<Scalar>(task->loss());
+  task.next_batch(o.batch, batch);
+  const std::unique_ptr<Loss<Scalar>> loss = make_loss<Scalar>(task.loss());
   const ProbeResult result = probe_once<Scalar>(network, batch.x, batch.targets, *loss);
 
   if (options.json) {

@@ -31,6 +31,7 @@ struct TrainOptions {
   std::optional<double> clip;
   std::optional<double> clip_value;
   std::string log;
+  std::optional<long> eval_every;  // unset: steps / 10
   long progress_every = 0;
   bool json = false;
 };
@@ -120,16 +121,14 @@ int run_train(TrainOptions& options) {
   config.on_nonfinite = parse_nonfinite_policy(options.on_nonfinite);
   config.clip_norm = options.clip;
   config.clip_value = options.clip_value;
-  if (config.eval_every == 0) config.eval_every = std::max(1L, config.steps / 10);
+  config.eval_every = options.eval_every.value_or(std::max(1L, config.steps / 10));
   validate(config);
 
   // Everything that can be refused is checked before the log file is created.
-  const TaskShape shape = task_shape(o);
-  const MlpSpec spec = to_mlp_spec(o, shape.inputs, shape.outputs);
-  check_memory(spec, o);
-  std::unique_ptr<Task<Scalar>> task = make_task<Scalar>(o);
-  Rng rng(derive_seed(o.seed, kModelStream));
-  Network<Scalar> network(build_mlp<Scalar>(spec, rng));
+  ModelAndTask<Scalar> made = make_model_and_task<Scalar>(o);
+  const MlpSpec& spec = made.spec;
+  Network<Scalar>& network = made.network;
+  Task<Scalar>& task = *made.task;
 
   std::string log_path = options.log;
   if (log_path.empty()) {
@@ -146,9 +145,9 @@ int run_train(TrainOptions& options) {
   header["created"] = utc_iso8601();
   header["seed"] = o.seed;
   header["task"] = {{"name", o.task},
-                    {"inputs", task->input_size()},
-                    {"outputs", task->output_size()},
-                    {"loss", task->is_classification() ? "cross_entropy" : "mse"}};
+                    {"inputs", task.input_size()},
+                    {"outputs", task.output_size()},
+                    {"loss", task.is_classification() ? "cross_entropy" : "mse"}};
   header["layers"] = layer_table(network.body());
   log.write(header);
 
@@ -158,7 +157,7 @@ int run_train(TrainOptions& options) {
   LogAndProgress listener(log, progress);
   TrainSummary summary;
   try {
-    summary = train(network, *task, config, &listener);
+    summary = train(network, task, config, &listener);
   } catch (const Error& e) {
     progress.finish();
     log.write({{"type", "end"}, {"status", "stopped"}, {"reason", e.what()}});
@@ -200,6 +199,7 @@ void register_train_command(CLI::App& root, CommandTable& commands) {
   add_model_options(*command, options->model);
   add_task_options(*command, options->model);
   TrainConfig& c = options->config;
+  c.steps = 2000;  // the default budget: Fashion-MNIST reaches 85%+ with a 2-hidden-layer MLP
   command->add_option("--steps", c.steps, "Training steps")
       ->check(CLI::Range(1L, 1000000000L))
       ->capture_default_str();
@@ -233,15 +233,14 @@ void register_train_command(CLI::App& root, CommandTable& commands) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   command
-      ->add_option("--eval-every", c.eval_every,
-                   "Evaluate on the test set every N steps (default: steps / 10)")
+      ->add_option("--eval-every", options->eval_every,
+                   "Evaluate on the test set every N steps; 0: only at the end (default steps/10)")
       ->check(CLI::NonNegativeNumber);
   command
       ->add_option("--progress-every", options->progress_every,
                    "Plain progress line every N steps when not on a terminal (default steps/20)")
       ->check(CLI::NonNegativeNumber);
   command->add_flag("--json", options->json, "Print the summary as JSON");
-  c.steps = 2000;
   commands[command] = [options] {
     return is_double(options->model) ? run_train<double>(*options) : run_train<float>(*options);
   };

@@ -4,6 +4,7 @@
 #include <numbers>
 
 #include "gradscope/core/error.hpp"
+#include "gradscope/core/decompositions.hpp"
 
 namespace gradscope {
 namespace {

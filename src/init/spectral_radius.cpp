@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "gradscope/core/error.hpp"
+#include "gradscope/core/decompositions.hpp"
 
 namespace gradscope {
 

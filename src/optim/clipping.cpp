@@ -37,15 +37,17 @@ ClipReport measure(const std::vector<Param<Scalar>>& params, ScaledNorm& parts) 
   for (const Param<Scalar>& param : params) {
     GRADSCOPE_CHECK(param.grad != nullptr, "gradient norm: parameter '{}' has no gradient",
                     param.name);
-    if (!all_finite<Scalar>(*param.grad)) {
-      if (report.finite) {
-        report.finite = false;
-        report.first_nonfinite = param.name;
-      }
-      saw_nan = saw_nan || param.grad->hasNaN();
+    // One pass in the common case: a finite norm means every entry is finite.
+    const double norm = stable_norm<Scalar>(*param.grad);
+    if (std::isfinite(norm) || all_finite<Scalar>(*param.grad)) {
+      parts.add(norm);
       continue;
     }
-    parts.add(stable_norm<Scalar>(*param.grad));
+    if (report.finite) {
+      report.finite = false;
+      report.first_nonfinite = param.name;
+    }
+    saw_nan = saw_nan || param.grad->hasNaN();
   }
   if (report.finite) {
     report.norm = parts.value();

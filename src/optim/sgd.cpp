@@ -1,9 +1,33 @@
 #include "gradscope/optim/sgd.hpp"
 
+#include <cmath>
+
 #include "gradscope/core/error.hpp"
 #include "gradscope/core/norms.hpp"
 
 namespace gradscope {
+
+namespace {
+
+// p <- p - lr d, returning ||d|| when asked. Column by column, so that each column of d is
+// read once for both the update and the norm (the probe asks on every observed step).
+template <typename Scalar>
+double descend(Matrix<Scalar>& p, const Matrix<Scalar>& d, Scalar lr, bool want_norm) {
+  if (!want_norm) {
+    p.array() -= lr * d.array();
+    return 0.0;
+  }
+  double squared = 0.0;
+  for (Index j = 0; j < p.cols(); ++j) {
+    p.col(j).array() -= lr * d.col(j).array();
+    squared += static_cast<double>(d.col(j).squaredNorm());
+  }
+  // Outside this range a column's sum may have under- or overflowed: recompute it safely.
+  const bool safe = squared == 0.0 || (squared > 1e-30 && squared < 1e30);
+  return safe ? std::sqrt(squared) : stable_norm<Scalar>(d);
+}
+
+}  // namespace
 
 template <typename Scalar>
 Sgd<Scalar>::Sgd(const OptimizerSpec& spec) : spec_(spec) {
@@ -46,9 +70,10 @@ void Sgd<Scalar>::apply(const std::vector<Param<Scalar>>& params,
       decayed_grad_[i].array() = g->array() + decay * p.array();
       g = &decayed_grad_[i];
     }
+    const bool want_norm = update_norms != nullptr;
     if (!use_momentum) {
-      p.array() -= lr * g->array();
-      if (update_norms != nullptr) (*update_norms)[i] = spec_.lr * stable_norm<Scalar>(*g);
+      const double norm = descend(p, *g, lr, want_norm);
+      if (want_norm) (*update_norms)[i] = spec_.lr * norm;
       continue;
     }
     Matrix<Scalar>& v = velocity_[i];
@@ -58,7 +83,7 @@ void Sgd<Scalar>::apply(const std::vector<Param<Scalar>>& params,
       v.array() = momentum * v.array() + g->array();
     }
     if (spec_.nesterov) {
-      if (update_norms != nullptr) {
+      if (want_norm) {
         update_ = (lr * (g->array() + momentum * v.array())).matrix();
         p -= update_;
         (*update_norms)[i] = stable_norm<Scalar>(update_);
@@ -66,8 +91,8 @@ void Sgd<Scalar>::apply(const std::vector<Param<Scalar>>& params,
         p.array() -= lr * (g->array() + momentum * v.array());
       }
     } else {
-      p.array() -= lr * v.array();
-      if (update_norms != nullptr) (*update_norms)[i] = spec_.lr * stable_norm<Scalar>(v);
+      const double norm = descend(p, v, lr, want_norm);
+      if (want_norm) (*update_norms)[i] = spec_.lr * norm;
     }
   }
 }

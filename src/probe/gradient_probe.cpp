@@ -9,6 +9,37 @@
 
 namespace gradscope {
 
+namespace {
+
+struct WeightStats {
+  double norm = 0.0;       // ||W||
+  double grad_norm = 0.0;  // ||dW||
+  double distance = 0.0;   // ||W - W0||
+};
+
+// The three norms in one pass, column by column, so that W, dW and W0 are each read once (the
+// probe runs on every observed step, and W0 comes from far in the cache). Falls back to the
+// separate stable norms when a sum left the range where nothing can have under- or overflowed.
+template <typename Scalar>
+WeightStats weight_stats(const Matrix<Scalar>& w, const Matrix<Scalar>& dw,
+                         const Matrix<Scalar>& w0) {
+  double norm = 0.0, grad = 0.0, distance = 0.0;
+  for (Index j = 0; j < w.cols(); ++j) {
+    norm += static_cast<double>(w.col(j).squaredNorm());
+    grad += static_cast<double>(dw.col(j).squaredNorm());
+    distance += static_cast<double>((w.col(j) - w0.col(j)).squaredNorm());
+  }
+  constexpr double kLow = 1e-30, kHigh = 1e30;
+  const auto safe = [](double sum) { return sum == 0.0 || (sum > kLow && sum < kHigh); };
+  WeightStats stats;
+  stats.norm = safe(norm) ? std::sqrt(norm) : stable_norm<Scalar>(w);
+  stats.grad_norm = safe(grad) ? std::sqrt(grad) : stable_norm<Scalar>(dw);
+  stats.distance = safe(distance) ? std::sqrt(distance) : stable_distance<Scalar>(w, w0);
+  return stats;
+}
+
+}  // namespace
+
 template <typename Scalar>
 GradientProbe<Scalar>::GradientProbe(Sequential<Scalar>& body) : groups_(group_layers(body)) {
   records_.resize(groups_.size());
@@ -81,11 +112,10 @@ void GradientProbe<Scalar>::after_layer_backward(const LayerGradientEvent<Scalar
 
   if (event.index == group.first_child && group.has_params) {
     const Weights& w = weights_[g];
-    record.weight_norm = stable_norm<Scalar>(*w.weight.value);
-    record.weight_grad_norm = stable_norm<Scalar>(*w.weight.grad);
-    record.rel_dist_init =
-        w.initial_norm > 0 ? stable_distance<Scalar>(*w.weight.value, w.initial) / w.initial_norm
-                           : 0.0;
+    const WeightStats stats = weight_stats(*w.weight.value, *w.weight.grad, w.initial);
+    record.weight_norm = stats.norm;
+    record.weight_grad_norm = stats.grad_norm;
+    record.rel_dist_init = w.initial_norm > 0 ? stats.distance / w.initial_norm : 0.0;
     bool finite = std::isfinite(record.weight_norm) && std::isfinite(record.weight_grad_norm);
     for (const Param<Scalar>& p : w.others) {
       finite = finite && all_finite<Scalar>(*p.value) && all_finite<Scalar>(*p.grad);

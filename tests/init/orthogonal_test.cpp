@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "gradscope/init/initializer.hpp"
+#include "gradscope/core/decompositions.hpp"
 
 namespace gradscope {
 namespace {

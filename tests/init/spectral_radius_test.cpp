@@ -10,6 +10,7 @@
 
 #include "gradscope/core/error.hpp"
 #include "gradscope/init/initializer.hpp"
+#include "gradscope/core/decompositions.hpp"
 
 namespace gradscope {
 namespace {

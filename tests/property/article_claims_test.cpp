@@ -8,6 +8,7 @@
 #include "gradscope/model/mlp.hpp"
 #include "gradscope/nn/mse_loss.hpp"
 #include "gradscope/probe/probe_once.hpp"
+#include "gradscope/core/decompositions.hpp"
 
 namespace gradscope {
 namespace {

@@ -12,7 +12,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
-#include <Eigen/Dense>
+#include <Eigen/Core>
 #pragma GCC diagnostic pop
 #include <cstdint>
 

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   CommandTable commands;
   register_probe_command(app, commands);
   register_train_command(app, commands);
+  register_grad_command(app, commands);
 
   try {
     app.parse(argc, argv);

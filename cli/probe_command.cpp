@@ -12,6 +12,7 @@
 #include "gradscope/init/initializer.hpp"
 #include "gradscope/nn/network.hpp"
 #include "gradscope/probe/probe_once.hpp"
+#include "gradscope/probe/probe_sequence.hpp"
 #include "gradscope/probe/run_log.hpp"
 #include "model_options.hpp"
 
@@ -23,7 +24,7 @@ struct ProbeOptions {
   ModelOptions model;
   bool regimes = false;
   bool json = false;
-  CLI::Option* depth_option = nullptr;
+  ModelOptionHandles handles;
 };
 
 void print_table(const ProbeResult& result) {
@@ -44,7 +45,7 @@ void print_table(const ProbeResult& result) {
 template <typename Scalar>
 int run_probe(const ProbeOptions& options) {
   const ModelOptions& o = options.model;
-  ModelAndTask<Scalar> made = make_model_and_task<Scalar>(o);
+  FeedForwardSetup<Scalar> made = make_feed_forward<Scalar>(o);
   const MlpSpec& spec = made.spec;
   Network<Scalar>& network = made.network;
   Task<Scalar>& task = *made.task;
@@ -68,7 +69,9 @@ int run_probe(const ProbeOptions& options) {
           {"batch", o.batch},
           {"dtype", o.dtype},
           {"seed", o.seed},
-          {"task", o.task}}},
+          {"residual", o.residual},
+          {"norm", o.norm},
+          {"task", task_name(o)}}},
         {"loss", finite_or_null(result.loss)},
         {"layers", layers},
         {"ratio_first_last", finite_or_null(result.ratio_first_last)},
@@ -76,17 +79,91 @@ int run_probe(const ProbeOptions& options) {
     std::cout << out.dump() << '\n';
     return kExitOk;
   }
-  fmt::print(
-      "gradscope probe: {} depth {} width {} act {} init {}, task {}, batch {}, {}, seed {}\n",
-      o.model, spec.depth, spec.width, activation_name(spec.activation),
-      init_name(spec.init.scheme), o.task, o.batch, o.dtype, o.seed);
+  fmt::print("gradscope probe: {}\n", describe_model(o));
   print_table(result);
+  return kExitOk;
+}
+
+// log10 ||dL/dh_t|| against t for a recurrent model (t = 1 the first input step), top layer.
+template <typename Scalar>
+int run_sequence_probe(const ProbeOptions& options) {
+  const ModelOptions& o = options.model;
+  RecurrentSetup<Scalar> made = make_recurrent<Scalar>(o);
+  SequenceBatch<Scalar> batch;
+  made.task->next_batch(o.batch, batch);
+  const std::unique_ptr<Loss<Scalar>> loss = make_loss<Scalar>(made.task->loss());
+  const SequenceProbeResult result = probe_sequence<Scalar>(*made.model, batch, *loss);
+  const TimeStepRecord& top = result.layers.back();
+  const std::size_t steps = top.grad_norm.size();
+  const double first = top.grad_norm.front();
+  const double last = top.grad_norm.back();
+  // How far back from the last step the gradient stays above 1e-6 of its size there.
+  std::size_t horizon = steps;
+  for (std::size_t back = 0; back < steps; ++back) {
+    if (top.grad_norm[steps - 1 - back] < 1e-6 * last) {
+      horizon = back;
+      break;
+    }
+  }
+
+  if (options.json) {
+    nlohmann::json time_steps = nlohmann::json::array();
+    for (std::size_t t = 0; t < steps; ++t) {
+      nlohmann::json entry = {
+          {"t", t + 1},
+          {"grad_norm", finite_or_null(top.grad_norm[t])},
+          {"activation_derivative", finite_or_null(top.activation_derivative[t])}};
+      if (!top.cell_grad_norm.empty())
+        entry["cell_grad_norm"] = finite_or_null(top.cell_grad_norm[t]);
+      if (!top.keep_gate.empty()) entry["keep_gate"] = finite_or_null(top.keep_gate[t]);
+      time_steps.push_back(std::move(entry));
+    }
+    nlohmann::json layers = nlohmann::json::array();
+    for (const TimeStepRecord& layer : result.layers) layers.push_back(to_json(layer));
+    const nlohmann::json out = {
+        {"model",
+         {{"model", o.model},
+          {"cell", cell_name(made.spec.cell)},
+          {"hidden", o.hidden},
+          {"layers", o.layers},
+          {"task", task_name(o)},
+          {"steps", steps},
+          {"batch", o.batch},
+          {"dtype", o.dtype},
+          {"seed", o.seed}}},
+        {"loss", finite_or_null(result.loss)},
+        {"time_steps", time_steps},
+        {"layers", layers},
+        {"ratio_first_last", finite_or_null(first / last)},
+        {"horizon", horizon},
+    };
+    std::cout << out.dump() << '\n';
+    return kExitOk;
+  }
+  fmt::print("gradscope probe: {}\n", describe_model(o));
+  fmt::print("{:>6}  {:>14}  {:>10}  {:>10}  {:>8}  {:>8}\n", "t", "log10|dL/dh_t|", "|dL/dh_t|",
+             "|dL/dc_t|", "mean phi'", "keep");
+  for (std::size_t t = 0; t < steps; ++t) {
+    fmt::print("{:>6}  {:>14.3f}  {:>10.3e}  {:>10}  {:>8.3f}  {:>8}\n", t + 1,
+               std::log10(top.grad_norm[t]), top.grad_norm[t],
+               top.cell_grad_norm.empty() ? "-" : fmt::format("{:.3e}", top.cell_grad_norm[t]),
+               top.activation_derivative[t],
+               top.keep_gate.empty() ? "-" : fmt::format("{:.3f}", top.keep_gate[t]));
+  }
+  fmt::print("ratio_first_last = {:.3e} (log10 {:.2f}); t = 1 is the first input step\n",
+             first / last, std::log10(first / last));
+  if (horizon < steps) {
+    fmt::print("the gradient falls below 1e-6 of the last step's {} steps back (T = {})\n", horizon,
+               steps);
+  } else {
+    fmt::print("the gradient stays above 1e-6 of the last step's over all {} steps\n", steps);
+  }
   return kExitOk;
 }
 
 int run_regimes(const ProbeOptions& options) {
   ThreeRegimesSpec spec;
-  spec.depth = options.depth_option->count() > 0 ? options.model.depth : 50;
+  spec.depth = options.handles.depth->count() > 0 ? options.model.depth : 50;
   spec.width = options.model.width;
   spec.batch = options.model.batch;
   spec.seed = options.model.seed;
@@ -141,14 +218,17 @@ void register_probe_command(CLI::App& root, CommandTable& commands) {
   options->model.dtype = "float64";  // analysis defaults to double precision
   CLI::App* command = root.add_subcommand(
       "probe", "One forward/backward at initialisation: the gradient norm at every layer");
-  add_model_options(*command, options->model);
+  options->handles = add_model_options(*command, options->model);
   add_task_options(*command, options->model);
-  options->depth_option = command->get_option("--depth");
   command->add_flag("--regimes", options->regimes,
                     "The article's three regimes: rho = 0.9, 1.0, 1.1 (default depth 50)");
   command->add_flag("--json", options->json, "Print JSON instead of a table");
   commands[command] = [options] {
     if (options->regimes) return run_regimes(*options);
+    if (is_recurrent(options->model)) {
+      return is_double(options->model) ? run_sequence_probe<double>(*options)
+                                       : run_sequence_probe<float>(*options);
+    }
     return is_double(options->model) ? run_probe<double>(*options) : run_probe<float>(*options);
   };
 }

@@ -3,8 +3,8 @@
 #include <cmath>
 #include <limits>
 
-#include "gradscope/core/error.hpp"
 #include "gradscope/core/decompositions.hpp"
+#include "gradscope/core/error.hpp"
 
 namespace gradscope {
 

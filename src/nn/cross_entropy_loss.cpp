@@ -14,21 +14,32 @@ double CrossEntropyLoss<Scalar>::evaluate(ConstMatrixRef<Scalar> prediction,
   const Index batch = prediction.cols();
   GRADSCOPE_CHECK(static_cast<Index>(targets.labels.size()) == batch,
                   "cross_entropy: {} labels for a batch of {}", targets.labels.size(), batch);
-  const Scalar inv_batch = Scalar(1) / static_cast<Scalar>(batch);
+  // Negative labels mark samples without a target (PyTorch's ignore_index): the mean runs over
+  // the others and the ignored columns get a zero gradient.
+  Index counted = 0;
+  for (const int label : targets.labels) counted += label >= 0;
+  if (counted == 0) {
+    dprediction.setZero();
+    return 0.0;
+  }
+  const Scalar inv_count = Scalar(1) / static_cast<Scalar>(counted);
   double total = 0.0;
   for (Index j = 0; j < batch; ++j) {
     const int label = targets.labels[static_cast<std::size_t>(j)];
-    GRADSCOPE_CHECK(label >= 0 && label < classes, "cross_entropy: label {} outside [0, {})", label,
-                    classes);
+    if (label < 0) {
+      dprediction.col(j).setZero();
+      continue;
+    }
+    GRADSCOPE_CHECK(label < classes, "cross_entropy: label {} outside [0, {})", label, classes);
     const Scalar shift = prediction.col(j).maxCoeff();
     dprediction.col(j) = (prediction.col(j).array() - shift).exp().matrix();
     const Scalar sum = dprediction.col(j).sum();
     // -log softmax[label] = log(sum) - (p[label] - shift)
     total += static_cast<double>(std::log(sum) - (prediction(label, j) - shift));
-    dprediction.col(j) *= inv_batch / sum;
-    dprediction(label, j) -= inv_batch;
+    dprediction.col(j) *= inv_count / sum;
+    dprediction(label, j) -= inv_count;
   }
-  return total / static_cast<double>(batch);
+  return total / static_cast<double>(counted);
 }
 
 template <typename Scalar>

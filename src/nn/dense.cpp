@@ -39,7 +39,7 @@ void Dense<Scalar>::backward(ConstRef x, ConstRef /*y*/, const Saved<Scalar>& /*
 template <typename Scalar>
 std::vector<Param<Scalar>> Dense<Scalar>::params() {
   std::vector<Param<Scalar>> result{{"weight", &weight_, &dweight_}};
-  if (has_bias_) result.push_back({"bias", &bias_, &dbias_});
+  if (has_bias_) result.push_back({"bias", &bias_, &dbias_, true});
   return result;
 }
 

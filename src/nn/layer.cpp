@@ -18,7 +18,10 @@ template <typename Scalar>
 Matrix<Scalar> jacobian_by_vjp(const Layer<Scalar>& layer, ConstMatrixRef<Scalar> x_sample) {
   GRADSCOPE_CHECK(x_sample.cols() == 1, "jacobian: expected one sample, got {} columns",
                   x_sample.cols());
+  // Per-sample Jacobians are evaluation-mode Jacobians (in training mode a BatchNorm sample's
+  // output depends on the whole batch); the clone also keeps the layer's buffers untouched.
   std::unique_ptr<Layer<Scalar>> copy = layer.clone();
+  copy->set_training(false);
   const Index in = x_sample.rows();
   const Index out = copy->output_size(in);
   Saved<Scalar> saved;

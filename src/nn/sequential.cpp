@@ -3,11 +3,12 @@
 #include <fmt/format.h>
 
 #include "gradscope/core/error.hpp"
+#include "gradscope/nn/residual.hpp"
 
 namespace gradscope {
 
 template <typename Scalar>
-Sequential<Scalar>::Sequential(const Sequential& other) {
+Sequential<Scalar>::Sequential(const Sequential& other) : Layer<Scalar>(other) {
   for (const auto& layer : other.layers_) layers_.push_back(layer->clone());
 }
 
@@ -75,18 +76,37 @@ void Sequential<Scalar>::backward(ConstRef x, ConstRef y, const Saved<Scalar>& s
     ConstRef doutput = k + 1 == n ? dy : ConstRef(gradient_buffers_[current]);
     Mat& next = gradient_buffers_[1 - current];
     if (k == 0) {
-      layers_[k]->backward(input, output, saved.children[k], doutput, dx);
+      backward_child(k, input, output, saved.children[k], doutput, dx, observer);
     } else {
       next.resize(input.rows(), input.cols());
-      layers_[k]->backward(input, output, saved.children[k], doutput, next);
+      backward_child(k, input, output, saved.children[k], doutput, next, observer);
     }
     if (observer != nullptr) {
       ConstRef dinput = k == 0 ? ConstRef(dx) : ConstRef(next);
       observer->after_layer_backward(
-          {static_cast<Index>(k), *layers_[k], input, output, doutput, dinput});
+          {static_cast<Index>(k), *layers_[k], input, output, doutput, dinput, 0, this});
     }
     current = 1 - current;
   }
+}
+
+template <typename Scalar>
+void Sequential<Scalar>::backward_child(std::size_t k, ConstRef input, ConstRef output,
+                                        const Saved<Scalar>& saved, ConstRef doutput, Ref dinput,
+                                        BackwardObserver<Scalar>* observer) {
+  Layer<Scalar>* child = layers_[k].get();
+  if (observer != nullptr) {
+    if (auto* residual = dynamic_cast<Residual<Scalar>*>(child)) {
+      residual->backward(input, output, saved, doutput, dinput, observer);
+      return;
+    }
+    if (auto* sequential = dynamic_cast<Sequential*>(child)) {
+      NestedObserver<Scalar> nested(*observer);
+      sequential->backward(input, output, saved, doutput, dinput, &nested);
+      return;
+    }
+  }
+  child->backward(input, output, saved, doutput, dinput);
 }
 
 template <typename Scalar>
@@ -102,12 +122,46 @@ std::vector<Param<Scalar>> Sequential<Scalar>::params() {
 }
 
 template <typename Scalar>
+std::vector<Buffer<Scalar>> Sequential<Scalar>::buffers() {
+  std::vector<Buffer<Scalar>> result;
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    for (Buffer<Scalar>& b : layers_[i]->buffers()) {
+      b.name = fmt::format("{}.{}", i, b.name);
+      result.push_back(std::move(b));
+    }
+  }
+  return result;
+}
+
+template <typename Scalar>
+void Sequential<Scalar>::set_training(bool training) {
+  Layer<Scalar>::set_training(training);
+  for (const auto& layer : layers_) layer->set_training(training);
+}
+
+template <typename Scalar>
+bool Sequential<Scalar>::depends_on_mode() const {
+  for (const auto& layer : layers_) {
+    if (layer->depends_on_mode()) return true;
+  }
+  return false;
+}
+
+template <typename Scalar>
 std::unique_ptr<Layer<Scalar>> Sequential<Scalar>::clone() const {
   return std::make_unique<Sequential>(*this);
 }
 
 template <typename Scalar>
 typename Sequential<Scalar>::Mat Sequential<Scalar>::jacobian(ConstRef x_sample) const {
+  bool any_training = false;
+  for (const auto& layer : layers_) any_training = any_training || layer->training();
+  if (any_training && depends_on_mode()) {
+    // Per-sample Jacobians are evaluation-mode ones; the copy's forwards leave our buffers alone.
+    Sequential copy(*this);
+    copy.set_training(false);
+    return copy.jacobian(x_sample);
+  }
   Mat h = x_sample;
   Mat jac = Mat::Identity(x_sample.rows(), x_sample.rows());
   for (const auto& layer : layers_) {

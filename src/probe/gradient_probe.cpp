@@ -6,39 +6,10 @@
 
 #include "gradscope/core/norms.hpp"
 #include "gradscope/nn/activation.hpp"
+#include "gradscope/nn/residual.hpp"
+#include "gradscope/probe/weight_stats.hpp"
 
 namespace gradscope {
-
-namespace {
-
-struct WeightStats {
-  double norm = 0.0;       // ||W||
-  double grad_norm = 0.0;  // ||dW||
-  double distance = 0.0;   // ||W - W0||
-};
-
-// The three norms in one pass, column by column, so that W, dW and W0 are each read once (the
-// probe runs on every observed step, and W0 comes from far in the cache). Falls back to the
-// separate stable norms when a sum left the range where nothing can have under- or overflowed.
-template <typename Scalar>
-WeightStats weight_stats(const Matrix<Scalar>& w, const Matrix<Scalar>& dw,
-                         const Matrix<Scalar>& w0) {
-  double norm = 0.0, grad = 0.0, distance = 0.0;
-  for (Index j = 0; j < w.cols(); ++j) {
-    norm += static_cast<double>(w.col(j).squaredNorm());
-    grad += static_cast<double>(dw.col(j).squaredNorm());
-    distance += static_cast<double>((w.col(j) - w0.col(j)).squaredNorm());
-  }
-  constexpr double kLow = 1e-30, kHigh = 1e30;
-  const auto safe = [](double sum) { return sum == 0.0 || (sum > kLow && sum < kHigh); };
-  WeightStats stats;
-  stats.norm = safe(norm) ? std::sqrt(norm) : stable_norm<Scalar>(w);
-  stats.grad_norm = safe(grad) ? std::sqrt(grad) : stable_norm<Scalar>(dw);
-  stats.distance = safe(distance) ? std::sqrt(distance) : stable_distance<Scalar>(w, w0);
-  return stats;
-}
-
-}  // namespace
 
 template <typename Scalar>
 GradientProbe<Scalar>::GradientProbe(Sequential<Scalar>& body) : groups_(group_layers(body)) {
@@ -51,23 +22,33 @@ GradientProbe<Scalar>::GradientProbe(Sequential<Scalar>& body) : groups_(group_l
     }
     LayerRecord& record = records_[g];
     record.index = static_cast<int>(g) + 1;
-    record.name = fmt::format("{}", group.first_child);
-    record.kind = body.layer(group.first_child).kind();
+    const Index named_child = group.has_params() ? group.weight_child : group.first_child;
+    record.name = fmt::format("{}", named_child);
+    record.kind = body.layer(named_child).kind();
     record.activation = group.activation_child >= 0
                             ? std::string(body.layer(group.activation_child).kind())
                             : std::string("identity");
-    if (!group.has_params) continue;
+    if (!group.has_params()) continue;
+    // The layer's weight matrix: "weight" (Dense), else a nested "*.weight" (a residual block's
+    // first branch weight), else "weight_v" (weight norm's direction), else the first parameter.
+    // Every other parameter of the group (biases, norm scales, alpha) is checked for NaN/Inf.
     Weights& w = weights_[g];
-    for (Param<Scalar>& p : body.layer(group.first_child).params()) {
-      if (p.name == "weight" && w.weight.value == nullptr) {
-        w.weight = p;
-      } else {
-        w.others.push_back(p);
-      }
+    std::vector<Param<Scalar>> own = body.layer(group.weight_child).params();
+    const auto rank = [](const std::string& name) {
+      if (name == "weight") return 0;
+      if (name.ends_with(".weight")) return 1;
+      if (name == "weight_v") return 2;
+      return 3;
+    };
+    std::size_t chosen = 0;
+    for (std::size_t i = 1; i < own.size(); ++i) {
+      if (rank(own[i].name) < rank(own[chosen].name)) chosen = i;
     }
-    if (w.weight.value == nullptr) {  // no "weight": the first parameter stands in for it
-      w.weight = w.others.front();
-      w.others.erase(w.others.begin());
+    w.weight = own[chosen];
+    for (Index child = group.first_child; child <= group.last_child; ++child) {
+      for (const Param<Scalar>& p : body.layer(child).params()) {
+        if (p.value != w.weight.value) w.others.push_back(p);
+      }
     }
     w.initial = *w.weight.value;
     w.initial_norm = stable_norm<Scalar>(w.initial);
@@ -76,6 +57,9 @@ GradientProbe<Scalar>::GradientProbe(Sequential<Scalar>& body) : groups_(group_l
 
 template <typename Scalar>
 void GradientProbe<Scalar>::after_layer_backward(const LayerGradientEvent<Scalar>& event) {
+  // Events from inside a residual block's branch (depth > 0) are not layers of this network;
+  // the block's own event carries its skip/branch split.
+  if (event.depth != 0) return;
   const auto g =
       static_cast<std::size_t>(group_of_child_.at(static_cast<std::size_t>(event.index)));
   const LayerGroup& group = groups_[g];
@@ -89,6 +73,8 @@ void GradientProbe<Scalar>::after_layer_backward(const LayerGradientEvent<Scalar
     record.update_ratio.reset();
     record.saturated = 0.0;
     record.dead = 0.0;
+    record.skip_grad_norm.reset();
+    record.branch_grad_norm.reset();
   }
 
   if (event.index == group.activation_child) {
@@ -110,7 +96,16 @@ void GradientProbe<Scalar>::after_layer_backward(const LayerGradientEvent<Scalar
     }
   }
 
-  if (event.index == group.first_child && group.has_params) {
+  if (const auto* block = dynamic_cast<const Residual<Scalar>*>(&event.layer)) {
+    // dL/dh_{l-1} = skip part + branch part: the article's "direct path" in numbers.
+    skip_.resize(event.dx.rows(), event.dx.cols());
+    block->skip_gradient(event.y, event.dy, skip_);
+    record.skip_grad_norm = mean_column_norm<Scalar>(skip_);
+    skip_ = event.dx - skip_;
+    record.branch_grad_norm = mean_column_norm<Scalar>(skip_);
+  }
+
+  if (event.index == group.weight_child) {
     const Weights& w = weights_[g];
     const WeightStats stats = weight_stats(*w.weight.value, *w.weight.grad, w.initial);
     record.weight_norm = stats.norm;

@@ -5,13 +5,36 @@
 
 namespace gradscope {
 
+bool is_weight_layer_kind(std::string_view kind) {
+  return kind == "dense" || kind == "weight_norm" || kind == "residual";
+}
+
+namespace {
+
+bool is_norm_kind(std::string_view kind) { return kind == "batch_norm" || kind == "layer_norm"; }
+
+}  // namespace
+
 template <typename Scalar>
-std::vector<LayerGroup> group_layers(Sequential<Scalar>& body) {
+std::vector<LayerGroup> group_layers(const Sequential<Scalar>& body) {
   std::vector<LayerGroup> groups;
   for (Index i = 0; i < body.size(); ++i) {
-    const bool has_params = !body.layer(i).params().empty();
-    if (has_params || groups.empty()) {
-      groups.push_back({i, i, has_params, -1});
+    const std::string_view kind = body.layer(i).kind();
+    const bool next_is_weight =
+        i + 1 < body.size() && is_weight_layer_kind(body.layer(i + 1).kind());
+    if (is_weight_layer_kind(kind)) {
+      // A pre-norm that opened a group without a weight layer yet: the weight layer joins it.
+      const bool join = !groups.empty() && !groups.back().has_params() &&
+                        groups.back().activation_child < 0 &&
+                        is_norm_kind(body.layer(groups.back().last_child).kind());
+      if (join) {
+        groups.back().last_child = i;
+        groups.back().weight_child = i;
+      } else {
+        groups.push_back({i, i, i, -1});
+      }
+    } else if (groups.empty() || (is_norm_kind(kind) && next_is_weight)) {
+      groups.push_back({i, i, -1, -1});
     } else {
       groups.back().last_child = i;
     }
@@ -32,7 +55,7 @@ Index group_of_child(const std::vector<LayerGroup>& groups, Index child) {
   GRADSCOPE_CHECK(false, "child {} belongs to no layer group", child);
 }
 
-template std::vector<LayerGroup> group_layers<float>(Sequential<float>&);
-template std::vector<LayerGroup> group_layers<double>(Sequential<double>&);
+template std::vector<LayerGroup> group_layers<float>(const Sequential<float>&);
+template std::vector<LayerGroup> group_layers<double>(const Sequential<double>&);
 
 }  // namespace gradscope

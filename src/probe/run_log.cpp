@@ -43,7 +43,7 @@ nlohmann::json finite_or_null(double value) {
 }
 
 nlohmann::json to_json(const LayerRecord& r) {
-  return {
+  nlohmann::json j = {
       {"index", r.index},
       {"name", r.name},
       {"kind", r.kind},
@@ -58,6 +58,28 @@ nlohmann::json to_json(const LayerRecord& r) {
       {"dead", r.dead},
       {"nonfinite", r.nonfinite},
   };
+  if (r.skip_grad_norm) j["skip_grad_norm"] = finite_or_null(*r.skip_grad_norm);
+  if (r.branch_grad_norm) j["branch_grad_norm"] = finite_or_null(*r.branch_grad_norm);
+  return j;
+}
+
+namespace {
+
+nlohmann::json finite_array(const std::vector<double>& values) {
+  nlohmann::json array = nlohmann::json::array();
+  for (double v : values) array.push_back(finite_or_null(v));
+  return array;
+}
+
+}  // namespace
+
+nlohmann::json to_json(const TimeStepRecord& r) {
+  nlohmann::json j = {{"layer", r.layer},
+                      {"grad_norm", finite_array(r.grad_norm)},
+                      {"activation_derivative", finite_array(r.activation_derivative)}};
+  if (!r.cell_grad_norm.empty()) j["cell_grad_norm"] = finite_array(r.cell_grad_norm);
+  if (!r.keep_gate.empty()) j["keep_gate"] = finite_array(r.keep_gate);
+  return j;
 }
 
 nlohmann::json to_json(const StepRecord& r) {
@@ -77,6 +99,11 @@ nlohmann::json to_json(const StepRecord& r) {
     nlohmann::json layers = nlohmann::json::array();
     for (const LayerRecord& layer : r.layers) layers.push_back(to_json(layer));
     j["layers"] = std::move(layers);
+  }
+  if (!r.time_steps.empty()) {
+    nlohmann::json steps = nlohmann::json::array();
+    for (const TimeStepRecord& layer : r.time_steps) steps.push_back(to_json(layer));
+    j["time_steps"] = std::move(steps);
   }
   return j;
 }

@@ -6,25 +6,12 @@
 
 #include "gradscope/core/error.hpp"
 #include "gradscope/core/norms.hpp"
-#include "gradscope/nn/cross_entropy_loss.hpp"
 #include "gradscope/optim/clipping.hpp"
-#include "gradscope/probe/gradient_probe.hpp"
+#include "gradscope/train/feed_forward_session.hpp"
 
 namespace gradscope {
 
 namespace {
-
-// "4.weight" -> "layer 3 (4.weight)", using the probe's grouping of children into layers.
-std::string describe_parameter(const std::string& name, const std::vector<LayerGroup>& groups) {
-  const std::size_t dot = name.find('.');
-  if (dot == std::string::npos) return name;
-  try {
-    const Index child = std::stol(name.substr(0, dot));
-    return fmt::format("layer {} ({})", group_of_child(groups, child) + 1, name);
-  } catch (const std::exception&) {
-    return name;
-  }
-}
 
 template <typename Scalar>
 std::string first_nonfinite_value(const std::vector<Param<Scalar>>& params) {
@@ -37,67 +24,23 @@ std::string first_nonfinite_value(const std::vector<Param<Scalar>>& params) {
 }  // namespace
 
 template <typename Scalar>
-EvalRecord evaluate(Network<Scalar>& network, const Task<Scalar>& task) {
-  const Batch<Scalar>& test = task.test_set();
-  const std::unique_ptr<Loss<Scalar>> loss = make_loss<Scalar>(task.loss());
-  constexpr Index kChunk = 1000;
-  EvalRecord record;
-  double loss_sum = 0.0;
-  long correct = 0;
-  Matrix<Scalar> scratch;
-  Targets<Scalar> chunk_targets;
-  for (Index start = 0; start < test.size(); start += kChunk) {
-    const Index n = std::min(kChunk, test.size() - start);
-    const Matrix<Scalar>& out = network.forward(test.x.middleCols(start, n));
-    scratch.resize(out.rows(), out.cols());
-    if (task.is_classification()) {
-      const auto first = test.targets.labels.begin() + start;
-      chunk_targets.labels.assign(first, first + n);
-      const std::vector<int> predicted = argmax_per_column<Scalar>(out);
-      for (Index j = 0; j < n; ++j) {
-        correct += predicted[static_cast<std::size_t>(j)] ==
-                   chunk_targets.labels[static_cast<std::size_t>(j)];
-      }
-    } else {
-      chunk_targets.values = test.targets.values.middleCols(start, n);
-    }
-    loss_sum += loss->evaluate(out, chunk_targets, scratch) * static_cast<double>(n);
-  }
-  record.loss = loss_sum / static_cast<double>(test.size());
-  if (task.is_classification()) {
-    record.accuracy = static_cast<double>(correct) / static_cast<double>(test.size());
-  }
-  return record;
-}
-
-template <typename Scalar>
-TrainSummary train(Network<Scalar>& network, Task<Scalar>& task, const TrainConfig& config,
+TrainSummary train(TrainingSession<Scalar>& session, const TrainConfig& config,
                    TrainListener* listener) {
   validate(config);
-  const std::unique_ptr<Loss<Scalar>> loss = make_loss<Scalar>(task.loss());
   const std::unique_ptr<Optimizer<Scalar>> optimizer = make_optimizer<Scalar>(config.optimizer);
-  GradientProbe<Scalar> probe(network.body());
-  const std::vector<Param<Scalar>> params = network.params();
-  Batch<Scalar> batch;
-  Matrix<Scalar> doutput;
+  const std::vector<Param<Scalar>> params = session.params();
   std::vector<double> update_norms;
   TrainSummary summary;
   const auto start = std::chrono::steady_clock::now();
 
   for (long step = 1; step <= config.steps; ++step) {
-    task.next_batch(config.batch, batch);
-    network.zero_grad();
-    const Matrix<Scalar>& output = network.forward(batch.x);
-    doutput.resize(output.rows(), output.cols());
-
+    const bool probed = step == 1 || step == config.steps ||
+                        (config.probe_every > 0 && step % config.probe_every == 0);
     StepRecord record;
     record.step = step;
     record.lr = optimizer->learning_rate();
-    record.loss = loss->evaluate(output, batch.targets, doutput);
+    record.loss = session.compute_gradients(config.batch, probed);
     record.loss_finite = std::isfinite(record.loss);
-    const bool probed = step == 1 || step == config.steps ||
-                        (config.probe_every > 0 && step % config.probe_every == 0);
-    network.backward(doutput, probed ? &probe : nullptr);
 
     const ClipReport grad =
         config.clip_norm ? clip_by_global_norm(params, *config.clip_norm) : gradient_norm(params);
@@ -114,13 +57,13 @@ TrainSummary train(Network<Scalar>& network, Task<Scalar>& task, const TrainConf
         record.weight_finite = record.first_nonfinite.empty();
       }
       record.skipped = true;
-      if (probed) record.layers = probe.records();
+      if (probed) session.collect_probes(params, {}, record);
       if (listener != nullptr) listener->on_step(record);
       if (config.on_nonfinite == NonFinitePolicy::kStop) {
         const std::string what = !record.grad_finite ? "gradient" : "loss";
         const std::string where = record.first_nonfinite.empty()
                                       ? std::string("the loss")
-                                      : describe_parameter(record.first_nonfinite, probe.groups());
+                                      : session.describe_parameter(record.first_nonfinite);
         throw Error(ErrorKind::kRuntime,
                     fmt::format("step {}: non-finite {} (first in {}); lower --lr, add --clip, or "
                                 "pass --on-nonfinite skip",
@@ -132,31 +75,35 @@ TrainSummary train(Network<Scalar>& network, Task<Scalar>& task, const TrainConf
 
     if (config.clip_value) clip_by_value(params, *config.clip_value);
     optimizer->step(params, probed ? &update_norms : nullptr);
-    if (probed) {
-      probe.record_updates(params, update_norms);
-      record.layers = probe.records();
-    }
+    if (probed) session.collect_probes(params, update_norms, record);
     if (listener != nullptr) listener->on_step(record);
 
     if (config.eval_every > 0 && step % config.eval_every == 0 && step != config.steps) {
-      EvalRecord eval = evaluate(network, task);
+      EvalRecord eval = session.evaluate();
       eval.step = step;
       if (listener != nullptr) listener->on_eval(eval);
     }
   }
 
-  summary.final_eval = evaluate(network, task);
+  summary.final_eval = session.evaluate();
   summary.final_eval.step = summary.steps;
   if (listener != nullptr) listener->on_eval(summary.final_eval);
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return summary;
 }
 
+template <typename Scalar>
+TrainSummary train(Network<Scalar>& network, Task<Scalar>& task, const TrainConfig& config,
+                   TrainListener* listener) {
+  FeedForwardSession<Scalar> session(network, task);
+  return train(session, config, listener);
+}
+
+template TrainSummary train<float>(TrainingSession<float>&, const TrainConfig&, TrainListener*);
+template TrainSummary train<double>(TrainingSession<double>&, const TrainConfig&, TrainListener*);
 template TrainSummary train<float>(Network<float>&, Task<float>&, const TrainConfig&,
                                    TrainListener*);
 template TrainSummary train<double>(Network<double>&, Task<double>&, const TrainConfig&,
                                     TrainListener*);
-template EvalRecord evaluate<float>(Network<float>&, const Task<float>&);
-template EvalRecord evaluate<double>(Network<double>&, const Task<double>&);
 
 }  // namespace gradscope

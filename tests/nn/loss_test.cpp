@@ -62,6 +62,23 @@ TEST(CrossEntropyLoss, GradientMatchesFiniteDifferences) {
   EXPECT_LT(d.error, 1e-6) << d.where;
 }
 
+TEST(CrossEntropyLoss, NegativeLabelsAreIgnored) {
+  Rng rng(8);
+  const Matrix<double> logits = rng.normal_matrix<double>(3, 4);
+  Targets<double> all, some;
+  all.labels = {2, 0};
+  some.labels = {-1, 2, -1, 0};
+  Matrix<double> d_all(3, 2), d_some(3, 4);
+  Matrix<double> labelled(3, 2);
+  labelled << logits.col(1), logits.col(3);
+  const double expected = CrossEntropyLoss<double>().evaluate(labelled, all, d_all);
+  EXPECT_DOUBLE_EQ(CrossEntropyLoss<double>().evaluate(logits, some, d_some), expected);
+  EXPECT_EQ(d_some.col(0).norm(), 0.0);
+  EXPECT_TRUE(d_some.col(1).isApprox(d_all.col(0), 1e-15));
+  const testing::Disagreement d = testing::check_loss(CrossEntropyLoss<double>(), logits, some);
+  EXPECT_LT(d.error, 1e-6) << d.where;
+}
+
 TEST(CrossEntropyLoss, ArgmaxPerColumn) {
   Matrix<double> logits(3, 2);
   logits << 0.1, 5, 0.7, 1, 0.2, 2;

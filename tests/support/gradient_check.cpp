@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
+
+#include "gradscope/core/error.hpp"
 
 namespace gradscope::testing {
 
@@ -143,6 +146,70 @@ LayerCheck check_layer(Layer<double>& layer, const Matrix<double>& x, Rng& rng) 
   }
   layer.zero_grad();
   return check;
+}
+
+namespace {
+
+// A layer seen through vec(): input (in batch, 1), output (out batch, 1). Borrows the original
+// layer (so check_layer reads and perturbs its parameters) and owns its clones.
+class WholeBatch final : public Layer<double> {
+ public:
+  WholeBatch(std::shared_ptr<Layer<double>> inner, Index rows, Index cols,
+             BatchJacobian batch_jacobian)
+      : inner_(std::move(inner)),
+        rows_(rows),
+        cols_(cols),
+        batch_jacobian_(std::move(batch_jacobian)) {}
+
+  std::string_view kind() const override { return "whole_batch"; }
+  Index output_size(Index input_size) const override {
+    GRADSCOPE_CHECK(input_size == rows_ * cols_, "whole_batch: expects {} inputs, got {}",
+                    rows_ * cols_, input_size);
+    return inner_->output_size(rows_) * cols_;
+  }
+  void forward(ConstRef x, Ref y, Saved<double>& saved) const override {
+    GRADSCOPE_CHECK(x.cols() == 1, "whole_batch: one column at a time, got {}", x.cols());
+    const Matrix<double> batch = x.reshaped(rows_, cols_);
+    Matrix<double> out(inner_->output_size(rows_), cols_);
+    saved.children.resize(1);
+    inner_->forward(batch, out, saved.children[0]);
+    y = out.reshaped(out.size(), 1);
+  }
+  void backward(ConstRef x, ConstRef y, const Saved<double>& saved, ConstRef dy, Ref dx) override {
+    const Index out_rows = inner_->output_size(rows_);
+    const Matrix<double> batch = x.reshaped(rows_, cols_);
+    const Matrix<double> out = y.reshaped(out_rows, cols_);
+    const Matrix<double> dout = dy.reshaped(out_rows, cols_);
+    Matrix<double> dbatch(rows_, cols_);
+    inner_->backward(batch, out, saved.children.at(0), dout, dbatch);
+    dx = dbatch.reshaped(dbatch.size(), 1);
+  }
+  std::vector<Param<double>> params() override { return inner_->params(); }
+  std::unique_ptr<Layer<double>> clone() const override {
+    return std::make_unique<WholeBatch>(std::shared_ptr<Layer<double>>(inner_->clone()), rows_,
+                                        cols_, batch_jacobian_);
+  }
+  Mat jacobian(ConstRef x_sample) const override {
+    return batch_jacobian_(*inner_, x_sample.reshaped(rows_, cols_));
+  }
+  void set_training(bool /*training*/) override {}  // the inner layer keeps its mode
+
+ private:
+  std::shared_ptr<Layer<double>> inner_;
+  Index rows_;
+  Index cols_;
+  BatchJacobian batch_jacobian_;
+};
+
+}  // namespace
+
+LayerCheck check_layer_on_batch(Layer<double>& layer, const Matrix<double>& x, Rng& rng,
+                                const BatchJacobian& batch_jacobian) {
+  // Non-owning: the checks below act on the caller's layer itself.
+  WholeBatch whole(std::shared_ptr<Layer<double>>(&layer, [](Layer<double>*) {}), x.rows(),
+                   x.cols(), batch_jacobian);
+  const Matrix<double> vec_x = x.reshaped(x.size(), 1);
+  return check_layer(whole, vec_x, rng);
 }
 
 Disagreement check_loss(const Loss<double>& loss, const Matrix<double>& prediction,

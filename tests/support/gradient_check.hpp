@@ -39,6 +39,18 @@ struct LayerCheck {
 };
 LayerCheck check_layer(Layer<double>& layer, const Matrix<double>& x, Rng& rng);
 
+// The closed-form Jacobian of vec(y) with respect to vec(x) (column-major) for a whole batch x,
+// e.g. BatchNorm::batch_jacobian.
+using BatchJacobian = std::function<Matrix<double>(const Layer<double>&, const Matrix<double>&)>;
+
+// check_layer for a layer whose samples are not independent (BatchNorm in training mode): the
+// whole batch x (in, batch) is treated as one sample vec(x), so the input Jacobians compared are
+// the (out batch) x (in batch) ones, closed form from `batch_jacobian`, and dx, parameter
+// gradients, assign/accumulate and linearity are checked on the whole batch. The layer keeps its
+// mode throughout (jacobian_by_vjp's switch to evaluation mode does not reach it).
+LayerCheck check_layer_on_batch(Layer<double>& layer, const Matrix<double>& x, Rng& rng,
+                                const BatchJacobian& batch_jacobian);
+
 // dL/d(prediction) of a loss against finite differences.
 Disagreement check_loss(const Loss<double>& loss, const Matrix<double>& prediction,
                         const Targets<double>& targets);

@@ -9,13 +9,24 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <string_view>
 
 #include "gradscope/core/random.hpp"
 #include "gradscope/init/initializer.hpp"
 #include "gradscope/nn/activation.hpp"
+#include "gradscope/nn/residual.hpp"
 #include "gradscope/nn/sequential.hpp"
 
 namespace gradscope {
+
+enum class NormKind { kNone, kBatch, kLayer, kWeight };
+enum class NormPosition { kPre, kPost };
+// "none" | "batch" | "layer" | "weight"; bad-input Error otherwise.
+NormKind parse_norm(const std::string& name);
+std::string_view norm_name(NormKind kind);
+// "pre" | "post"; bad-input Error otherwise.
+NormPosition parse_norm_position(const std::string& name);
 
 struct MlpSpec {
   Index inputs = 256;
@@ -29,6 +40,15 @@ struct MlpSpec {
   // When set, every square weight matrix is rescaled to this spectral radius after
   // initialisation (the article's rho; with identity activations the layer Jacobian is W).
   std::optional<double> rho;
+
+  NormKind norm = NormKind::kNone;
+  NormPosition norm_position = NormPosition::kPost;
+
+  bool residual = false;
+  Index block_depth = 1;  // Dense + activation pairs in each residual branch
+  ResidualVariant residual_variant = ResidualVariant::kPreActivation;
+  double alpha = 1.0;   // the branch scale
+  bool rezero = false;  // alpha a parameter starting at 0 (ReZero / SkipInit)
 };
 
 // Bad-input Error when a size is below 1 or a value is out of range; names the field.

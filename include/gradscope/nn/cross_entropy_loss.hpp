@@ -3,6 +3,8 @@
 //   s_j = softmax(p_j) (per sample j, computed with the max subtracted)
 //   L   = -(1/m) sum_j log s_j[label_j]            p: (classes, m batch)
 //   dp  = (1/m) (s - onehot(label))
+// A negative label marks a sample with no target (PyTorch's ignore_index): m then counts only
+// the labelled samples, and an unlabelled sample's column of dp is zero.
 #pragma once
 
 #include "gradscope/nn/loss.hpp"

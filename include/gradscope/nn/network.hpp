@@ -23,6 +23,9 @@ class Network {
   const Mat& backward(ConstMatrixRef<Scalar> dy, BackwardObserver<Scalar>* observer = nullptr);
 
   void zero_grad() { body_.zero_grad(); }
+  // Training mode (batch statistics in BatchNorm, the default) or evaluation mode.
+  void set_training(bool training) { body_.set_training(training); }
+  bool training() const { return body_.training(); }
   std::vector<Param<Scalar>> params() { return body_.params(); }
   Sequential<Scalar>& body() { return body_; }
   const Sequential<Scalar>& body() const { return body_; }

@@ -5,7 +5,14 @@
 //   jacobian  dy/dx = J_n ... J_1 at the sample's intermediate points
 //
 // Parameter names are the child's position and the child's own name, "0.weight", "2.bias", as
-// in PyTorch (activations count as children, so weights sit at even positions in an MLP).
+// in PyTorch (activations count as children, so weights sit at even positions in an MLP);
+// buffers likewise ("1.running_mean").
+//
+// set_training() sets the mode of every child. jacobian() is the evaluation-mode Jacobian (on an
+// evaluation-mode copy when a child depends on the mode and is in training mode), so it never
+// moves a BatchNorm's running averages. backward(..., observer) hands the observer to container
+// children (Residual, Sequential) too; see backward_observer.hpp for the order and depth of the
+// events.
 #pragma once
 
 #include "gradscope/nn/backward_observer.hpp"
@@ -41,10 +48,17 @@ class Sequential final : public Layer<Scalar> {
   void backward(ConstRef x, ConstRef y, const Saved<Scalar>& saved, ConstRef dy, Ref dx,
                 BackwardObserver<Scalar>* observer);
   std::vector<Param<Scalar>> params() override;
+  std::vector<Buffer<Scalar>> buffers() override;
   std::unique_ptr<Layer<Scalar>> clone() const override;
   Mat jacobian(ConstRef x_sample) const override;
+  void set_training(bool training) override;
+  bool depends_on_mode() const override;
 
  private:
+  // Child k's backward, handing the observer on when the child is itself a container.
+  void backward_child(std::size_t k, ConstRef input, ConstRef output, const Saved<Scalar>& saved,
+                      ConstRef doutput, Ref dinput, BackwardObserver<Scalar>* observer);
+
   std::vector<std::unique_ptr<Layer<Scalar>>> layers_;
   Mat gradient_buffers_[2];  // dL/dh between children, reused across calls
 };

@@ -22,6 +22,7 @@ class GradientProbe final : public BackwardObserver<Scalar> {
   // Remembers W_l(0) of every layer now, for the distance from initialisation. The probe keeps
   // pointers into `body`'s layers: it must not outlive them.
   explicit GradientProbe(Sequential<Scalar>& body);
+  // Copies hold pointers into the same body.
 
   void after_layer_backward(const LayerGradientEvent<Scalar>& event) override;
 
@@ -49,6 +50,7 @@ class GradientProbe final : public BackwardObserver<Scalar> {
   std::vector<Index> group_of_child_;
   std::vector<Weights> weights_;  // per layer; weight.value is null for parameter-free layers
   std::vector<LayerRecord> records_;
+  Matrix<Scalar> skip_;  // scratch: a residual block's skip-path gradient
 };
 
 }  // namespace gradscope

@@ -20,6 +20,9 @@ struct LayerRecord {
   double saturated = 0.0;  // fraction of (unit, sample) with phi' < 1% of max phi' (sigmoid, tanh)
   double dead = 0.0;       // fraction of units with zero output on every sample (relu)
   bool nonfinite = false;  // NaN or Inf in dL/dh_l, W_l or dL/dW_l
+  // Residual blocks: dL/dh_{l-1} = skip part + branch part, each's ||.|| per sample, averaged.
+  std::optional<double> skip_grad_norm;
+  std::optional<double> branch_grad_norm;
 };
 
 }  // namespace gradscope

@@ -31,6 +31,7 @@ class RunLogWriter {
 };
 
 nlohmann::json to_json(const LayerRecord& record);
+nlohmann::json to_json(const TimeStepRecord& record);
 // {"type":"step", ...}
 nlohmann::json to_json(const StepRecord& record);
 // {"type":"eval", ...}

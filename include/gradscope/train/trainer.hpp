@@ -1,13 +1,15 @@
-// The training loop: batch -> forward -> loss -> backward (probed on some steps) -> clip -> step.
+// The training loop: gradients (probed on some steps) -> clip -> optimiser step -> records.
 //
 // It reports every step and evaluation to a listener and knows nothing about files or terminals:
-// the CLI's listener writes the run log and draws the progress bar.
+// the CLI's listener writes the run log and draws the progress bar. The model-specific part
+// (batches, forward/backward, probes, evaluation) is a TrainingSession.
 #pragma once
 
 #include "gradscope/nn/network.hpp"
 #include "gradscope/probe/step_record.hpp"
 #include "gradscope/tasks/task.hpp"
 #include "gradscope/train/train_config.hpp"
+#include "gradscope/train/training_session.hpp"
 
 namespace gradscope {
 
@@ -26,14 +28,15 @@ struct TrainSummary {
   double seconds = 0.0;     // wall time of the loop
 };
 
-// Trains `network` on `task` in place. With NonFinitePolicy::kStop a non-finite loss or gradient
+// Trains the session's model in place. With NonFinitePolicy::kStop a non-finite loss or gradient
 // is reported to the listener and then thrown as an Error naming the step and the layer.
+template <typename Scalar>
+TrainSummary train(TrainingSession<Scalar>& session, const TrainConfig& config,
+                   TrainListener* listener = nullptr);
+
+// The same for a feed-forward network on a task (a FeedForwardSession).
 template <typename Scalar>
 TrainSummary train(Network<Scalar>& network, Task<Scalar>& task, const TrainConfig& config,
                    TrainListener* listener = nullptr);
-
-// Loss (and accuracy for classification) of `network` on the task's test set.
-template <typename Scalar>
-EvalRecord evaluate(Network<Scalar>& network, const Task<Scalar>& task);
 
 }  // namespace gradscope

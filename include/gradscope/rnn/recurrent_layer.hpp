@@ -1,0 +1,206 @@
+// Recurrent layers: one interface for the tanh/ReLU RNN, the LSTM and the GRU, with exactly the
+// equations, gate order and parameter layout of torch.nn.RNN / LSTM / GRU.
+//
+// Shapes (I inputs, H hidden units, B samples, T steps, G gates: RNN 1, LSTM 4, GRU 3):
+//   x          (I, T B)   time-major column blocks: columns [t B, (t+1) B) hold step t
+//   y          (H, T B)   h_0 .. h_{T-1}, PyTorch's `output`
+//   state      h (H, B); c (H, B) for the LSTM only
+//   weight_ih  (G H, I)   weight_hh (G H, H)   bias_ih (G H, 1)   bias_hh (G H, 1)
+// Steps are numbered t = 0 .. T-1 like the column blocks: step t reads x_t and h_{t-1} and writes
+// h_t; h_{-1} is the initial state (PyTorch's h_0 argument). J_t = dh_t / dh_{t-1}.
+//
+// forward   y and the final state (h_{T-1}, c_{T-1}) from x and the initial state; what backward
+//           needs goes into a caller-owned RecurrentRecord, so one layer serves any number of
+//           windows and forward is const.
+// backward  the vector-Jacobian product through the whole window, given
+//             dy      (H, T B)  dL/dh_t from above (the layer's outputs), every step
+//             dfinal            dL/d(final state) from beyond the window (null: zero)
+//           it produces
+//             dx      (I, T B)  dL/dx                         ASSIGNED
+//             grads.dinitial    dL/d(initial state)           ASSIGNED
+//             grads.dh_at(t)    TOTAL dL/dh_t (from y_t and from step t+1), for observers
+//             grads.dc_at(t)    TOTAL dL/dc_t (LSTM; h_t counted as o tanh(c_t))
+//             d(weight_ih, weight_hh, bias_ih, bias_hh)         ACCUMULATED
+// Each cell's equations and VJP are in its header and in docs/derivations/{rnn,lstm,gru}.md.
+//
+// Layout for speed (all cells): the input projection Z = W_ih X + b for all T steps is one matrix
+// product; the time loop does one product per step (W_hh h_{t-1} forward, W_hh^T dz_t backward,
+// with preallocated packing space, see step_product.hpp) and fused elementwise gate arithmetic;
+// the pre-activation gradients of all steps are kept in (G H, T B) matrices so that
+// dW_ih = dZ_ih X^T, dW_hh = dZ_hh H_prev^T and dx = W_ih^T dZ_ih are one product each. Once
+// records and gradient buffers have seen the shape, nothing is allocated inside the time loop
+// (the whole-window products may take Eigen's packing buffers from the heap: a few allocations
+// per window, independent of T).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gradscope/core/types.hpp"
+#include "gradscope/nn/layer.hpp"
+#include "gradscope/rnn/step_product.hpp"
+
+namespace gradscope {
+
+// PyTorch's `mode` names: RNN_TANH, RNN_RELU, LSTM, GRU.
+enum class CellKind { kRnnTanh, kRnnRelu, kLstm, kGru };
+
+// "rnn" | "rnn_tanh" | "tanh", "rnn_relu" | "relu", "lstm", "gru"; bad-input Error otherwise.
+CellKind parse_cell_kind(const std::string& name);
+// "rnn_tanh", "rnn_relu", "lstm", "gru".
+std::string_view cell_name(CellKind kind);
+// G: 1, 1, 4, 3.
+Index gate_count(CellKind kind);
+
+// The recurrent state of a batch: h (H, B), and c (H, B) for the LSTM (empty otherwise).
+// Also used for gradients with respect to a state.
+template <typename Scalar>
+struct RecurrentState {
+  Matrix<Scalar> h;
+  Matrix<Scalar> c;
+};
+
+// What forward leaves for backward over one window of T steps of B samples; owned by the caller.
+// Column block k of `hidden` and `cell` is the state after step k - 1, so block 0 is the entering
+// state and block t + 1 is h_t.
+template <typename Scalar>
+struct RecurrentRecord {
+  Index steps = 0;
+  Index batch = 0;
+  Matrix<Scalar> hidden;        // (H, (T+1) B): h_{-1}, h_0, ..., h_{T-1}
+  Matrix<Scalar> cell;          // LSTM (H, (T+1) B): c_{-1}, c_0, ..., c_{T-1}; else empty
+  Matrix<Scalar> gates;         // activated gates (G H, T B): LSTM i,f,g,o; GRU r,z,n; RNN empty
+  Matrix<Scalar> aux;           // (H, T B): LSTM tanh(c_t); GRU W_hn h_{t-1} + b_hn; RNN empty
+  Matrix<Scalar> folded_bias;   // (G H, 1) the biases added to W_ih x (scratch)
+  Matrix<Scalar> step_scratch;  // GRU (3H, B): W_hh h_{t-1} + b_hh (scratch)
+  StepProduct<Scalar> product;  // packing space of W_hh h_{t-1}
+
+  // (H, T B): the layer's output y = h_0 .. h_{T-1}.
+  ConstMatrixRef<Scalar> output() const { return hidden.rightCols(steps * batch); }
+  // (H, B): h_t for t = -1 .. T-1.
+  ConstMatrixRef<Scalar> h(Index t) const { return hidden.middleCols((t + 1) * batch, batch); }
+  // (H, B): c_t for t = -1 .. T-1 (LSTM).
+  ConstMatrixRef<Scalar> c(Index t) const { return cell.middleCols((t + 1) * batch, batch); }
+};
+
+// What backward over one window leaves behind, reused from window to window (owned by the
+// caller). Storage only grows, so windows of different lengths do not reallocate; the first
+// steps * batch columns are the current window's.
+template <typename Scalar>
+struct RecurrentGradients {
+  Index steps = 0;
+  Index batch = 0;
+  Matrix<Scalar> dh;     // (H, >= T B): total dL/dh_t per step
+  Matrix<Scalar> dc;     // LSTM (H, >= T B): total dL/dc_t per step
+  Matrix<Scalar> dz_ih;  // (G H, >= T B): dL/d(pre-activations fed by W_ih x_t + b_ih)
+  Matrix<Scalar> dz_hh;  // GRU (G H, >= T B): dL/d(W_hh h_{t-1} + b_hh); RNN, LSTM use dz_ih
+  Matrix<Scalar> dbias;  // (G H, 1) scratch
+  RecurrentState<Scalar> dinitial;  // dL/d(initial state): h (H, B), c (H, B) for the LSTM
+  StepProduct<Scalar> product;      // packing space of W_hh^T dz_t
+
+  // (H, B): total dL/dh_t and dL/dc_t at local step t of the last backward.
+  ConstMatrixRef<Scalar> dh_at(Index t) const { return dh.middleCols(t * batch, batch); }
+  ConstMatrixRef<Scalar> dc_at(Index t) const { return dc.middleCols(t * batch, batch); }
+};
+
+template <typename Scalar>
+class RecurrentLayer {
+ public:
+  using Mat = Matrix<Scalar>;
+  using ConstRef = ConstMatrixRef<Scalar>;
+  using Ref = MatrixRef<Scalar>;
+
+  virtual ~RecurrentLayer() = default;
+
+  CellKind cell() const { return kind_; }
+  std::string_view kind() const { return cell_name(kind_); }
+  Index input_size() const { return weight_ih_.cols(); }
+  Index hidden_size() const { return weight_hh_.cols(); }
+  Index gates() const { return gate_count(kind_); }
+  bool has_cell_state() const { return kind_ == CellKind::kLstm; }
+  // Zeros of the state's shapes for `batch` samples.
+  RecurrentState<Scalar> zero_state(Index batch) const;
+
+  // x: (I, T B) with T B a multiple of B = initial.h.cols(). `initial` and `final_state` may be
+  // the same object (the state is read before it is written).
+  void forward(ConstRef x, const RecurrentState<Scalar>& initial, RecurrentRecord<Scalar>& record,
+               RecurrentState<Scalar>& final_state) const;
+  // x and record from the forward of this window; dy (H, T B); dx (I, T B); dfinal may be null.
+  void backward(ConstRef x, const RecurrentRecord<Scalar>& record, ConstRef dy,
+                const RecurrentState<Scalar>* dfinal, Ref dx, RecurrentGradients<Scalar>& grads);
+
+  // Closed-form Jacobian of one step at one sample, local step t of `record`:
+  // RNN and GRU dh_t/dh_{t-1} (H x H); LSTM d(h_t, c_t)/d(h_{t-1}, c_{t-1}) (2H x 2H), blocks
+  // [dh/dh dh/dc; dc/dh dc/dc].
+  virtual Mat step_jacobian(const RecurrentRecord<Scalar>& record, Index t, Index sample) const = 0;
+  // Mean over units and samples of the derivative of the nonlinearity that sets the step's
+  // saturation: RNN phi'(z_t) (tanh: 1 - h_t^2, relu: [h_t > 0]); LSTM tanh'(c_t) =
+  // 1 - tanh^2(c_t), the output squashing through which dh_t reaches c_t; GRU tanh'(a_n) = 1 -
+  // n_t^2.
+  virtual double mean_activation_derivative(const RecurrentRecord<Scalar>& record,
+                                            Index t) const = 0;
+  // Mean of the gate that keeps the old state: LSTM f_t (forget gate), GRU z_t (update gate,
+  // h_t = (1 - z) n + z h_{t-1}); the RNN has none.
+  virtual std::optional<double> mean_keep_gate(const RecurrentRecord<Scalar>& record,
+                                               Index t) const = 0;
+
+  // weight_ih, weight_hh, bias_ih, bias_hh (RecurrentStack adds PyTorch's "_l{k}" suffix).
+  std::vector<Param<Scalar>> params();
+  void zero_grad();
+  virtual std::unique_ptr<RecurrentLayer> clone() const = 0;
+
+  Mat& weight_ih() { return weight_ih_; }
+  const Mat& weight_ih() const { return weight_ih_; }
+  Mat& weight_hh() { return weight_hh_; }
+  const Mat& weight_hh() const { return weight_hh_; }
+  Mat& bias_ih() { return bias_ih_; }
+  const Mat& bias_ih() const { return bias_ih_; }
+  Mat& bias_hh() { return bias_hh_; }
+  const Mat& bias_hh() const { return bias_hh_; }
+  const Mat& dweight_ih() const { return dweight_ih_; }
+  const Mat& dweight_hh() const { return dweight_hh_; }
+  const Mat& dbias_ih() const { return dbias_ih_; }
+  const Mat& dbias_hh() const { return dbias_hh_; }
+
+ protected:
+  // Parameters start at zero; see recurrent_init.hpp.
+  RecurrentLayer(CellKind kind, Index input_size, Index hidden_size);
+
+  // Shapes are checked and record.steps/batch, grads.steps/batch set before these are called.
+  virtual void forward_window(ConstRef x, const RecurrentState<Scalar>& initial,
+                              RecurrentRecord<Scalar>& record) const = 0;
+  // Fills grads.dh, grads.dc, grads.dz_ih (and dz_hh), grads.dinitial; the base class then does
+  // the three whole-window products.
+  virtual void backward_window(const RecurrentRecord<Scalar>& record, ConstRef dy,
+                               const RecurrentState<Scalar>* dfinal,
+                               RecurrentGradients<Scalar>& grads) = 0;
+
+  // Z (G H, T B) = W_ih X + bias (G H, 1): one product for all steps.
+  void project_input(ConstRef x, const Mat& bias, Ref z) const;
+  // (rows, >= cols) storage, grown only.
+  static void reserve(Mat& m, Index rows, Index cols);
+  // Throws unless 0 <= t < record.steps and 0 <= sample < record.batch.
+  void check_step(const RecurrentRecord<Scalar>& record, Index t, Index sample) const;
+
+  Mat weight_ih_;   // (G H, I)
+  Mat weight_hh_;   // (G H, H)
+  Mat bias_ih_;     // (G H, 1)
+  Mat bias_hh_;     // (G H, 1)
+  Mat dweight_ih_;  // (G H, I)
+  Mat dweight_hh_;  // (G H, H)
+  Mat dbias_ih_;    // (G H, 1)
+  Mat dbias_hh_;    // (G H, 1)
+
+ private:
+  CellKind kind_;
+};
+
+// A layer of `kind` with parameters at zero.
+template <typename Scalar>
+std::unique_ptr<RecurrentLayer<Scalar>> make_recurrent_layer(CellKind kind, Index input_size,
+                                                             Index hidden_size);
+
+}  // namespace gradscope

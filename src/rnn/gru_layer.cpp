@@ -1,0 +1,138 @@
+#include "gradscope/rnn/gru_layer.hpp"
+
+#include "gradscope/core/error.hpp"
+
+namespace gradscope {
+
+template <typename Scalar>
+GruLayer<Scalar>::GruLayer(Index input_size, Index hidden_size)
+    : RecurrentLayer<Scalar>(CellKind::kGru, input_size, hidden_size) {}
+
+template <typename Scalar>
+void GruLayer<Scalar>::forward_window(ConstRef x, const RecurrentState<Scalar>& initial,
+                                      RecurrentRecord<Scalar>& record) const {
+  const Index hidden = this->hidden_size();
+  const Index steps = record.steps;
+  const Index batch = record.batch;
+  record.hidden.resize(hidden, (steps + 1) * batch);
+  record.gates.resize(3 * hidden, steps * batch);
+  record.aux.resize(hidden, steps * batch);
+  record.step_scratch.resize(3 * hidden, batch);
+  record.hidden.leftCols(batch) = initial.h;
+  // b_hr and b_hz can join W_ih x; b_hn cannot, because r multiplies W_hn h + b_hn.
+  record.folded_bias = this->bias_ih_;
+  record.folded_bias.topRows(2 * hidden) += this->bias_hh_.topRows(2 * hidden);
+  this->project_input(x, record.folded_bias, record.gates);
+  Mat& s = record.step_scratch;  // (3H, B): [a_r; a_z; W_hn h_{t-1} + b_hn]
+  for (Index t = 0; t < steps; ++t) {
+    const Index col = t * batch;
+    Ref a = record.gates.middleCols(col, batch);
+    const ConstRef h_prev = record.hidden.middleCols(col, batch);
+    s.topRows(2 * hidden) = a.topRows(2 * hidden);
+    s.bottomRows(hidden).colwise() = this->bias_hh_.bottomRows(hidden).col(0);
+    record.product.add(this->weight_hh_, false, h_prev, s);
+    a.topRows(2 * hidden).array() = s.topRows(2 * hidden).array().logistic();  // r, z
+    Ref hn = record.aux.middleCols(col, batch);
+    hn = s.bottomRows(hidden);
+    a.bottomRows(hidden).array() =
+        (a.bottomRows(hidden).array() + a.topRows(hidden).array() * hn.array()).tanh();  // n
+    // h_t = (1 - z) n + z h_{t-1}
+    record.hidden.middleCols(col + batch, batch).array() =
+        a.bottomRows(hidden).array() +
+        a.middleRows(hidden, hidden).array() * (h_prev.array() - a.bottomRows(hidden).array());
+  }
+}
+
+template <typename Scalar>
+void GruLayer<Scalar>::backward_window(const RecurrentRecord<Scalar>& record, ConstRef dy,
+                                       const RecurrentState<Scalar>* dfinal,
+                                       RecurrentGradients<Scalar>& grads) {
+  const Index hidden = this->hidden_size();
+  const Index steps = record.steps;
+  const Index batch = record.batch;
+  for (Index t = steps - 1; t >= 0; --t) {
+    const Index col = t * batch;
+    Ref dh = grads.dh.middleCols(col, batch);
+    if (t + 1 < steps) {
+      // Step t+1 reads h_t twice: in z h_t directly, and through W_hh h_t.
+      dh.array() = dy.middleCols(col, batch).array() +
+                   grads.dh.middleCols(col + batch, batch).array() *
+                       record.gates.block(hidden, col + batch, hidden, batch).array();
+      grads.product.add(this->weight_hh_, true, grads.dz_hh.middleCols(col + batch, batch), dh);
+    } else {
+      dh = dy.middleCols(col, batch);
+      if (dfinal != nullptr) dh += dfinal->h;
+    }
+    const ConstRef a = record.gates.middleCols(col, batch);
+    const ConstRef r = a.topRows(hidden);
+    const ConstRef z = a.middleRows(hidden, hidden);
+    const ConstRef n = a.bottomRows(hidden);
+    const ConstRef hn = record.aux.middleCols(col, batch);
+    const ConstRef h_prev = record.h(t - 1);
+    Ref da_ih = grads.dz_ih.middleCols(col, batch);
+    Ref da_hh = grads.dz_hh.middleCols(col, batch);
+    da_ih.bottomRows(hidden).array() =
+        dh.array() * (Scalar(1) - z.array()) * (Scalar(1) - n.array().square());
+    da_ih.middleRows(hidden, hidden).array() =
+        dh.array() * (h_prev.array() - n.array()) * z.array() * (Scalar(1) - z.array());
+    da_ih.topRows(hidden).array() =
+        da_ih.bottomRows(hidden).array() * hn.array() * r.array() * (Scalar(1) - r.array());
+    da_hh.topRows(2 * hidden) = da_ih.topRows(2 * hidden);
+    da_hh.bottomRows(hidden).array() = da_ih.bottomRows(hidden).array() * r.array();
+  }
+  grads.dinitial.h.array() =
+      grads.dh.leftCols(batch).array() * record.gates.block(hidden, 0, hidden, batch).array();
+  grads.product.add(this->weight_hh_, true, grads.dz_hh.leftCols(batch), grads.dinitial.h);
+}
+
+template <typename Scalar>
+typename GruLayer<Scalar>::Mat GruLayer<Scalar>::step_jacobian(
+    const RecurrentRecord<Scalar>& record, Index t, Index sample) const {
+  this->check_step(record, t, sample);
+  const Index hidden = this->hidden_size();
+  const Index col = t * record.batch + sample;
+  const Vector<Scalar> r = record.gates.col(col).head(hidden);
+  const Vector<Scalar> z = record.gates.col(col).segment(hidden, hidden);
+  const Vector<Scalar> n = record.gates.col(col).tail(hidden);
+  const Vector<Scalar> hn = record.aux.col(col);
+  const Vector<Scalar> h_prev = record.h(t - 1).col(sample);
+  const Mat& w = this->weight_hh_;
+  const Mat dz =
+      (z.array() * (Scalar(1) - z.array())).matrix().asDiagonal() * w.middleRows(hidden, hidden);
+  const Mat dr = (r.array() * (Scalar(1) - r.array())).matrix().asDiagonal() * w.topRows(hidden);
+  // a_n = W_in x + b_in + r * hn: both r and hn depend on h_{t-1}.
+  const Mat dan = r.asDiagonal() * w.bottomRows(hidden) + hn.asDiagonal() * dr;
+  const Mat dn = (Scalar(1) - n.array().square()).matrix().asDiagonal() * dan;
+  Mat jacobian = (Vector<Scalar>::Ones(hidden) - z).asDiagonal() * dn;
+  jacobian += (h_prev - n).asDiagonal() * dz;
+  jacobian.diagonal() += z;
+  return jacobian;
+}
+
+template <typename Scalar>
+double GruLayer<Scalar>::mean_activation_derivative(const RecurrentRecord<Scalar>& record,
+                                                    Index t) const {
+  this->check_step(record, t, 0);
+  const Index hidden = this->hidden_size();
+  const ConstRef n = record.gates.block(2 * hidden, t * record.batch, hidden, record.batch);
+  return static_cast<double>((Scalar(1) - n.array().square()).mean());
+}
+
+template <typename Scalar>
+std::optional<double> GruLayer<Scalar>::mean_keep_gate(const RecurrentRecord<Scalar>& record,
+                                                       Index t) const {
+  this->check_step(record, t, 0);
+  const Index hidden = this->hidden_size();
+  return static_cast<double>(
+      record.gates.block(hidden, t * record.batch, hidden, record.batch).mean());
+}
+
+template <typename Scalar>
+std::unique_ptr<RecurrentLayer<Scalar>> GruLayer<Scalar>::clone() const {
+  return std::make_unique<GruLayer>(*this);
+}
+
+template class GruLayer<float>;
+template class GruLayer<double>;
+
+}  // namespace gradscope

@@ -1,0 +1,200 @@
+#include "gradscope/rnn/recurrent_layer.hpp"
+
+#include "gradscope/core/error.hpp"
+#include "gradscope/rnn/gru_layer.hpp"
+#include "gradscope/rnn/lstm_layer.hpp"
+#include "gradscope/rnn/rnn_layer.hpp"
+
+namespace gradscope {
+
+CellKind parse_cell_kind(const std::string& name) {
+  if (name == "rnn" || name == "rnn_tanh" || name == "tanh") return CellKind::kRnnTanh;
+  if (name == "rnn_relu" || name == "relu") return CellKind::kRnnRelu;
+  if (name == "lstm") return CellKind::kLstm;
+  if (name == "gru") return CellKind::kGru;
+  throw_bad_input("unknown recurrent cell '{}' (expected rnn, rnn_tanh, rnn_relu, lstm, gru)",
+                  name);
+}
+
+std::string_view cell_name(CellKind kind) {
+  switch (kind) {
+    case CellKind::kRnnTanh:
+      return "rnn_tanh";
+    case CellKind::kRnnRelu:
+      return "rnn_relu";
+    case CellKind::kLstm:
+      return "lstm";
+    case CellKind::kGru:
+      return "gru";
+  }
+  return "unknown";
+}
+
+Index gate_count(CellKind kind) {
+  switch (kind) {
+    case CellKind::kLstm:
+      return 4;
+    case CellKind::kGru:
+      return 3;
+    default:
+      return 1;
+  }
+}
+
+template <typename Scalar>
+RecurrentLayer<Scalar>::RecurrentLayer(CellKind kind, Index input_size, Index hidden_size)
+    : kind_(kind) {
+  if (input_size < 1 || hidden_size < 1) {
+    throw_bad_input("{}: input and hidden sizes must be >= 1, got {} and {}", cell_name(kind),
+                    input_size, hidden_size);
+  }
+  const Index rows = gate_count(kind) * hidden_size;
+  weight_ih_ = Mat::Zero(rows, input_size);
+  weight_hh_ = Mat::Zero(rows, hidden_size);
+  bias_ih_ = Mat::Zero(rows, 1);
+  bias_hh_ = Mat::Zero(rows, 1);
+  dweight_ih_ = Mat::Zero(rows, input_size);
+  dweight_hh_ = Mat::Zero(rows, hidden_size);
+  dbias_ih_ = Mat::Zero(rows, 1);
+  dbias_hh_ = Mat::Zero(rows, 1);
+}
+
+template <typename Scalar>
+RecurrentState<Scalar> RecurrentLayer<Scalar>::zero_state(Index batch) const {
+  RecurrentState<Scalar> state;
+  state.h = Mat::Zero(hidden_size(), batch);
+  if (has_cell_state()) state.c = Mat::Zero(hidden_size(), batch);
+  return state;
+}
+
+template <typename Scalar>
+void RecurrentLayer<Scalar>::forward(ConstRef x, const RecurrentState<Scalar>& initial,
+                                     RecurrentRecord<Scalar>& record,
+                                     RecurrentState<Scalar>& final_state) const {
+  const Index hidden = hidden_size();
+  const Index batch = initial.h.cols();
+  GRADSCOPE_CHECK(initial.h.rows() == hidden && batch >= 1,
+                  "{}: initial h must be ({}, batch >= 1), got ({}, {})", kind(), hidden,
+                  initial.h.rows(), batch);
+  GRADSCOPE_CHECK(!has_cell_state() || (initial.c.rows() == hidden && initial.c.cols() == batch),
+                  "{}: initial c must be ({}, {}), got ({}, {})", kind(), hidden, batch,
+                  initial.c.rows(), initial.c.cols());
+  GRADSCOPE_CHECK(x.rows() == input_size() && x.cols() >= batch && x.cols() % batch == 0,
+                  "{}: x must be ({}, T * {}) with T >= 1, got ({}, {})", kind(), input_size(),
+                  batch, x.rows(), x.cols());
+  record.steps = x.cols() / batch;
+  record.batch = batch;
+  forward_window(x, initial, record);
+  final_state.h = record.h(record.steps - 1);
+  if (has_cell_state()) {
+    final_state.c = record.c(record.steps - 1);
+  } else {
+    final_state.c.resize(0, 0);
+  }
+}
+
+template <typename Scalar>
+void RecurrentLayer<Scalar>::backward(ConstRef x, const RecurrentRecord<Scalar>& record,
+                                      ConstRef dy, const RecurrentState<Scalar>* dfinal, Ref dx,
+                                      RecurrentGradients<Scalar>& grads) {
+  const Index hidden = hidden_size();
+  const Index batch = record.batch;
+  const Index n = record.steps * batch;
+  GRADSCOPE_CHECK(
+      record.steps >= 1 && record.hidden.rows() == hidden && record.hidden.cols() == n + batch,
+      "{}: backward needs the record of a forward of this layer", kind());
+  GRADSCOPE_CHECK(x.rows() == input_size() && x.cols() == n && dx.rows() == x.rows() &&
+                      dx.cols() == n && dy.rows() == hidden && dy.cols() == n,
+                  "{}: backward over {} columns got x ({}, {}), dy ({}, {}), dx ({}, {})", kind(),
+                  n, x.rows(), x.cols(), dy.rows(), dy.cols(), dx.rows(), dx.cols());
+  if (dfinal != nullptr) {
+    GRADSCOPE_CHECK(
+        dfinal->h.rows() == hidden && dfinal->h.cols() == batch &&
+            (!has_cell_state() || (dfinal->c.rows() == hidden && dfinal->c.cols() == batch)),
+        "{}: dfinal must have the state's shape ({}, {})", kind(), hidden, batch);
+  }
+  const Index rows = gates() * hidden;
+  grads.steps = record.steps;
+  grads.batch = batch;
+  reserve(grads.dh, hidden, n);
+  reserve(grads.dz_ih, rows, n);
+  if (has_cell_state()) reserve(grads.dc, hidden, n);
+  if (kind_ == CellKind::kGru) reserve(grads.dz_hh, rows, n);
+  grads.dinitial.h.resize(hidden, batch);
+  grads.dinitial.c.resize(has_cell_state() ? hidden : 0, has_cell_state() ? batch : 0);
+
+  backward_window(record, dy, dfinal, grads);
+
+  // The whole window at once: one product per parameter matrix, one for dx.
+  const ConstRef dz_ih = grads.dz_ih.leftCols(n);
+  const ConstRef dz_hh = kind_ == CellKind::kGru ? ConstRef(grads.dz_hh.leftCols(n)) : dz_ih;
+  dweight_ih_.noalias() += dz_ih * x.transpose();
+  dweight_hh_.noalias() += dz_hh * record.hidden.leftCols(n).transpose();
+  grads.dbias.noalias() = dz_ih.rowwise().sum();
+  dbias_ih_ += grads.dbias;
+  if (kind_ == CellKind::kGru) grads.dbias.noalias() = dz_hh.rowwise().sum();
+  dbias_hh_ += grads.dbias;
+  dx.noalias() = weight_ih_.transpose() * dz_ih;
+}
+
+template <typename Scalar>
+std::vector<Param<Scalar>> RecurrentLayer<Scalar>::params() {
+  return {{"weight_ih", &weight_ih_, &dweight_ih_},
+          {"weight_hh", &weight_hh_, &dweight_hh_},
+          {"bias_ih", &bias_ih_, &dbias_ih_, true},
+          {"bias_hh", &bias_hh_, &dbias_hh_, true}};
+}
+
+template <typename Scalar>
+void RecurrentLayer<Scalar>::zero_grad() {
+  dweight_ih_.setZero();
+  dweight_hh_.setZero();
+  dbias_ih_.setZero();
+  dbias_hh_.setZero();
+}
+
+template <typename Scalar>
+void RecurrentLayer<Scalar>::project_input(ConstRef x, const Mat& bias, Ref z) const {
+  z.noalias() = weight_ih_ * x;
+  z.colwise() += bias.col(0);
+}
+
+template <typename Scalar>
+void RecurrentLayer<Scalar>::reserve(Mat& m, Index rows, Index cols) {
+  if (m.rows() != rows || m.cols() < cols) m.resize(rows, cols);
+}
+
+template <typename Scalar>
+void RecurrentLayer<Scalar>::check_step(const RecurrentRecord<Scalar>& record, Index t,
+                                        Index sample) const {
+  GRADSCOPE_CHECK(record.steps >= 1 && record.hidden.rows() == hidden_size(),
+                  "{}: the record is not from a forward of this layer", kind());
+  GRADSCOPE_CHECK(t >= 0 && t < record.steps && sample >= 0 && sample < record.batch,
+                  "{}: step {} sample {} outside the record's {} steps x {} samples", kind(), t,
+                  sample, record.steps, record.batch);
+}
+
+template <typename Scalar>
+std::unique_ptr<RecurrentLayer<Scalar>> make_recurrent_layer(CellKind kind, Index input_size,
+                                                             Index hidden_size) {
+  switch (kind) {
+    case CellKind::kRnnTanh:
+      return std::make_unique<RnnLayer<Scalar>>(input_size, hidden_size, ActivationKind::kTanh);
+    case CellKind::kRnnRelu:
+      return std::make_unique<RnnLayer<Scalar>>(input_size, hidden_size, ActivationKind::kRelu);
+    case CellKind::kLstm:
+      return std::make_unique<LstmLayer<Scalar>>(input_size, hidden_size);
+    case CellKind::kGru:
+      return std::make_unique<GruLayer<Scalar>>(input_size, hidden_size);
+  }
+  GRADSCOPE_CHECK(false, "make_recurrent_layer: unknown cell kind {}", static_cast<int>(kind));
+  return nullptr;
+}
+
+template class RecurrentLayer<float>;
+template class RecurrentLayer<double>;
+template std::unique_ptr<RecurrentLayer<float>> make_recurrent_layer<float>(CellKind, Index, Index);
+template std::unique_ptr<RecurrentLayer<double>> make_recurrent_layer<double>(CellKind, Index,
+                                                                              Index);
+
+}  // namespace gradscope

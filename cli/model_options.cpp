@@ -17,9 +17,9 @@ namespace gradscope::cli {
 namespace {
 
 const std::vector<std::string> kFlatTasks = {"teacher", "fashion-mnist"};
-const std::vector<std::string> kSequenceTasks = {"adding",         "adding-first-half",
-                                                 "copy",           "temporal-order",
-                                                 "fashion-mnist-rows", "fashion-mnist-pixels"};
+const std::vector<std::string> kSequenceTasks = {
+    "adding",         "adding-first-half",  "copy",
+    "temporal-order", "fashion-mnist-rows", "fashion-mnist-pixels"};
 
 bool is_sequence_task(const std::string& name) {
   return std::find(kSequenceTasks.begin(), kSequenceTasks.end(), name) != kSequenceTasks.end();
@@ -54,6 +54,23 @@ std::unique_ptr<Task<Scalar>> make_flat_task(const ModelOptions& o, const TaskSh
     return std::make_unique<FashionMnistTask<Scalar>>(seed, data_directory(o));
   }
   return std::make_unique<TeacherTask<Scalar>>(shape.inputs, shape.outputs, seed);
+}
+
+// Sequence tasks: their sizes from the flags alone, so that a model too big for memory is refused
+// before the task draws its test set (checked against the task once it exists).
+struct SequenceShape {
+  Index inputs;
+  Index outputs;
+  Index steps;
+};
+
+SequenceShape sequence_shape(const ModelOptions& o) {
+  const std::string name = task_name(o);
+  if (name == "copy") return {10, 9, o.seq + 20};  // Arjovsky's 10 symbols from 8 categories
+  if (name == "temporal-order") return {6, 4, o.seq};
+  if (name == "fashion-mnist-rows") return {28, 10, 28};
+  if (name == "fashion-mnist-pixels") return {1, 10, 784};
+  return {2, 1, o.seq};  // adding, adding-first-half
 }
 
 template <typename Scalar>
@@ -302,22 +319,25 @@ RecurrentSetup<Scalar> make_recurrent(const ModelOptions& o) {
     throw_bad_input("--inputs/--outputs do not apply to recurrent models: the task sets them");
   }
   const std::string name = task_name(o);
+  const SequenceShape shape = sequence_shape(o);
   const bool fixed_length = name == "fashion-mnist-rows" || name == "fashion-mnist-pixels";
-  // The task's own size check runs first (it refuses lengths that cannot fit before drawing).
+  if (fixed_length && o.seq != shape.steps && o.seq != 100) {
+    throw_bad_input("--task {} has {} steps; drop --seq", name, shape.steps);
+  }
   const std::size_t scalar_bytes = is_double(o) ? sizeof(double) : sizeof(float);
   RecurrentSetup<Scalar> setup;
+  const HeadPlacement head = name == "copy" ? HeadPlacement::kEveryStep : HeadPlacement::kLastStep;
+  setup.spec = to_recurrent_spec(o, shape.inputs, shape.outputs, head);
+  check_fits_in_memory(estimate_training_bytes(setup.spec, shape.steps, o.batch, scalar_bytes),
+                       fmt::format("--model {} --hidden {} --layers {} --seq {} --batch {} ({})",
+                                   o.model, o.hidden, o.layers, shape.steps, o.batch, o.dtype));
   setup.task = make_sequence_task<Scalar>(o);
-  if (fixed_length && setup.task->sequence_length() != o.seq && o.seq != 100) {
-    throw_bad_input("--task {} has {} steps; drop --seq", name, setup.task->sequence_length());
-  }
-  const HeadPlacement head = setup.task->target_timing() == TargetTiming::kEveryStep
-                                 ? HeadPlacement::kEveryStep
-                                 : HeadPlacement::kLastStep;
-  setup.spec = to_recurrent_spec(o, setup.task->input_size(), setup.task->output_size(), head);
-  check_fits_in_memory(
-      estimate_training_bytes(setup.spec, setup.task->sequence_length(), o.batch, scalar_bytes),
-      fmt::format("--model {} --hidden {} --layers {} --seq {} --batch {} ({})", o.model, o.hidden,
-                  o.layers, setup.task->sequence_length(), o.batch, o.dtype));
+  GRADSCOPE_CHECK(setup.task->input_size() == shape.inputs &&
+                      setup.task->output_size() == shape.outputs &&
+                      setup.task->sequence_length() == shape.steps &&
+                      (setup.task->target_timing() == TargetTiming::kEveryStep) ==
+                          (head == HeadPlacement::kEveryStep),
+                  "task {} does not have the shape the CLI expects", name);
   Rng rng(derive_seed(o.seed, kModelStream));
   setup.model = std::make_unique<RecurrentModel<Scalar>>(setup.spec, rng);
   return setup;

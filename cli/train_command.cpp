@@ -12,6 +12,7 @@
 #include "gradscope/core/error.hpp"
 #include "gradscope/core/random.hpp"
 #include "gradscope/init/initializer.hpp"
+#include "gradscope/io/checkpoint.hpp"
 #include "gradscope/nn/network.hpp"
 #include "gradscope/probe/run_log.hpp"
 #include "gradscope/train/feed_forward_session.hpp"
@@ -32,6 +33,8 @@ struct TrainOptions {
   std::optional<double> clip;
   std::optional<double> clip_value;
   std::string log;
+  std::string load_weights;        // safetensors file to start from (PyTorch names)
+  std::string save_weights;        // safetensors file to write the trained parameters to
   std::optional<long> eval_every;  // unset: steps / 10
   long progress_every = 0;
   bool json = false;
@@ -125,9 +128,30 @@ class LogAndProgress final : public TrainListener {
   Progress& progress_;
 };
 
-// Opens the run log, writes its header, trains, and prints the summary: the same for every model.
+// --load-weights: the parameters (and BatchNorm buffers) of a checkpoint, e.g. one exported from
+// PyTorch, replace the initialisation before anything else looks at them.
 template <typename Scalar>
-int run_session(TrainOptions& options, TrainingSession<Scalar>& session, nlohmann::json header) {
+void load_weights(const TrainOptions& options, const std::vector<Param<Scalar>>& params,
+                  const std::vector<Buffer<Scalar>>& buffers) {
+  if (!options.load_weights.empty()) {
+    load_parameters<Scalar>(read_safetensors(options.load_weights), params, buffers);
+  }
+}
+
+// --save-weights must be writable before hours of training are spent.
+void check_save_path(const std::string& path) {
+  if (path.empty()) return;
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty() && !std::filesystem::is_directory(parent)) {
+    throw_bad_input("--save-weights {}: directory {} does not exist", path, parent.string());
+  }
+}
+
+// Opens the run log, writes its header, trains, saves, and prints the summary: the same for
+// every model.
+template <typename Scalar>
+int run_session(TrainOptions& options, TrainingSession<Scalar>& session, nlohmann::json header,
+                const std::vector<Buffer<Scalar>>& buffers) {
   const ModelOptions& o = options.model;
   const TrainConfig& config = options.config;
   std::string log_path = options.log;
@@ -167,6 +191,15 @@ int run_session(TrainOptions& options, TrainingSession<Scalar>& session, nlohman
                         {"final_loss", finite_or_null(summary.final_loss)},
                         {"test", to_json(summary.final_eval)}};
   log.write(end);
+  if (!options.save_weights.empty()) {
+    SafetensorsWriter writer;
+    add_parameters(writer, session.params());
+    add_buffers(writer, buffers);
+    writer.set_metadata("tool", std::string("gradscope ") + GRADSCOPE_VERSION);
+    writer.set_metadata("steps", std::to_string(summary.steps));
+    writer.write(options.save_weights);
+    end["weights"] = options.save_weights;
+  }
 
   if (options.json) {
     end["log"] = log_path;
@@ -199,8 +232,10 @@ int run_train(TrainOptions& options) {
   validate(config);
 
   // Everything that can be refused is checked before the log file is created.
+  check_save_path(options.save_weights);
   if (is_recurrent(o)) {
     RecurrentSetup<Scalar> made = make_recurrent<Scalar>(o);
+    load_weights<Scalar>(options, made.model->params(), {});
     RecurrentSession<Scalar> session(*made.model, *made.task);
     nlohmann::json header = {{"model", model_json(o, made.spec, made.task->sequence_length())},
                              {"task",
@@ -211,9 +246,11 @@ int run_train(TrainOptions& options) {
                                {"baseline_loss", made.task->baseline_loss()},
                                {"loss", made.task->is_classification() ? "cross_entropy" : "mse"}}},
                              {"layers", layer_table(session.layer_records())}};
-    return run_session<Scalar>(options, session, std::move(header));
+    return run_session<Scalar>(options, session, std::move(header), {});
   }
   FeedForwardSetup<Scalar> made = make_feed_forward<Scalar>(o);
+  const std::vector<Buffer<Scalar>> buffers = made.network.body().buffers();
+  load_weights<Scalar>(options, made.network.params(), buffers);
   FeedForwardSession<Scalar> session(made.network, *made.task);
   nlohmann::json header = {{"model", model_json(o, made.spec)},
                            {"task",
@@ -222,7 +259,7 @@ int run_train(TrainOptions& options) {
                              {"outputs", made.task->output_size()},
                              {"loss", made.task->is_classification() ? "cross_entropy" : "mse"}}},
                            {"layers", layer_table(session.layer_records())}};
-  return run_session<Scalar>(options, session, std::move(header));
+  return run_session<Scalar>(options, session, std::move(header), buffers);
 }
 
 }  // namespace
@@ -274,6 +311,11 @@ void register_train_command(CLI::App& root, CommandTable& commands) {
       ->add_option("--progress-every", options->progress_every,
                    "Plain progress line every N steps when not on a terminal (default steps/20)")
       ->check(CLI::NonNegativeNumber);
+  command->add_option("--load-weights", options->load_weights,
+                      "Start from this safetensors checkpoint (PyTorch names, e.g. exported from "
+                      "a PyTorch module)");
+  command->add_option("--save-weights", options->save_weights,
+                      "Write the trained parameters to this safetensors file (PyTorch names)");
   command->add_flag("--json", options->json, "Print the summary as JSON");
   commands[command] = [options] {
     return is_double(options->model) ? run_train<double>(*options) : run_train<float>(*options);

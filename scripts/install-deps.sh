@@ -4,7 +4,8 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config
+  build-essential cmake ninja-build pkg-config git
+  clang-format       # the formatting check in CI
   libeigen3-dev      # linear algebra
   libcli11-dev       # command-line parsing
   nlohmann-json3-dev # run logs, --json output

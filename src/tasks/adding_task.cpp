@@ -9,9 +9,10 @@ AddingTask<Scalar>::AddingTask(Index length, std::uint64_t seed, Index test_size
                                AddingLayout layout)
     : length_(length), layout_(layout), stream_(seed) {
   if (layout == AddingLayout::kFirstHalf && length < 4) {
-    throw_bad_input("adding-first-half: sequence length {} is below 4: the two markers need two "
-                    "quarters",
-                    length);
+    throw_bad_input(
+        "adding-first-half: sequence length {} is below 4: the two markers need two "
+        "quarters",
+        length);
   }
   if (length < 2 || length > kMaxSequenceLength) {
     throw_bad_input(

@@ -54,6 +54,18 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"FashionWithWrongInputs", "train --task fashion-mnist --inputs 5 --log LOG",
                  "--inputs"},
         BadInput{"RegimesTooBig", "probe --regimes --width 10000000 --depth 1000", "GiB"},
+        BadInput{"SequenceTaskForAnMlp", "train --task adding --log LOG", "--model rnn"},
+        BadInput{"FlatTaskForAnRnn", "train --model gru --task teacher --log LOG",
+                 "--task teacher"},
+        BadInput{"ForgetBiasOnAGru", "train --model gru --forget-bias 1 --log LOG", "forget-bias"},
+        BadInput{"AlphaNotANumber", "train --residual --alpha big --log LOG", "--alpha"},
+        BadInput{"RecurrentTooBig", "train --model lstm --hidden 100000 --seq 100000 --log LOG",
+                 "GiB"},
+        BadInput{"UnknownRecurrentInit", "train --model rnn --init xavier --log LOG", "--init"},
+        BadInput{"SaveIntoMissingDirectory",
+                 "train --steps 1 --depth 2 --width 4 --save-weights /nonexistent/w.safetensors "
+                 "--log LOG",
+                 "/nonexistent"},
         BadInput{"NoCommand", "", "subcommand"}),
     [](const ::testing::TestParamInfo<BadInput>& case_info) { return case_info.param.name; });
 

@@ -4,8 +4,8 @@
 
 #include <cmath>
 
-#include "gradscope/init/initializer.hpp"
 #include "gradscope/core/decompositions.hpp"
+#include "gradscope/init/initializer.hpp"
 
 namespace gradscope {
 namespace {

@@ -8,9 +8,9 @@
 #include <limits>
 #include <numbers>
 
+#include "gradscope/core/decompositions.hpp"
 #include "gradscope/core/error.hpp"
 #include "gradscope/init/initializer.hpp"
-#include "gradscope/core/decompositions.hpp"
 
 namespace gradscope {
 namespace {

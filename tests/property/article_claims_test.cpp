@@ -5,10 +5,10 @@
 
 #include <cmath>
 
+#include "gradscope/core/decompositions.hpp"
 #include "gradscope/model/mlp.hpp"
 #include "gradscope/nn/mse_loss.hpp"
 #include "gradscope/probe/probe_once.hpp"
-#include "gradscope/core/decompositions.hpp"
 
 namespace gradscope {
 namespace {

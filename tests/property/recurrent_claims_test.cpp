@@ -67,10 +67,11 @@ TEST(RecurrentClaims, TanhRnnAtRhoPointNineVanishesGeometrically) {
     // ... and geometrically: log ||dL/dh_t|| falls on a line, at least as fast as 0.9^t, since
     // tanh' <= 1 only adds damping to W_hh's spectral radius.
     const LogFit fit = fit_log10(r.grad_norm);
-    std::printf("tanh rnn rho 0.9 seed %llu: ratio %.2e, below 1e-6 after %ld steps, slope %.4f "
-                "per step (log10 0.9 = %.4f), R^2 %.3f\n",
-                static_cast<unsigned long long>(seed), r.grad_norm.front() / last,
-                static_cast<long>(horizon), fit.slope, -std::log10(0.9), fit.r_squared);
+    std::printf(
+        "tanh rnn rho 0.9 seed %llu: ratio %.2e, below 1e-6 after %ld steps, slope %.4f "
+        "per step (log10 0.9 = %.4f), R^2 %.3f\n",
+        static_cast<unsigned long long>(seed), r.grad_norm.front() / last,
+        static_cast<long>(horizon), fit.slope, -std::log10(0.9), fit.r_squared);
     EXPECT_LT(horizon, kSteps);
     EXPECT_GE(fit.slope, -std::log10(0.9)) << "seed " << seed;
     EXPECT_GT(fit.r_squared, 0.95) << "seed " << seed;
@@ -113,9 +114,10 @@ TEST(RecurrentClaims, LstmCellPathStaysNearIdentityWhenTheForgetGateIsNearOne) {
   for (std::uint64_t seed : kSeeds) {
     const double kept = cell_path_ratio(5.0, seed);
     const double lost = cell_path_ratio(0.0, seed);
-    std::printf("lstm cell path over %ld steps, seed %llu: forget bias 5 keeps %.3f of the "
-                "gradient, forget bias 0 keeps %.2e\n",
-                static_cast<long>(kSteps), static_cast<unsigned long long>(seed), kept, lost);
+    std::printf(
+        "lstm cell path over %ld steps, seed %llu: forget bias 5 keeps %.3f of the "
+        "gradient, forget bias 0 keeps %.2e\n",
+        static_cast<long>(kSteps), static_cast<unsigned long long>(seed), kept, lost);
     EXPECT_GT(kept, 0.1) << "seed " << seed;  // within a factor 10 (0.993^199 = 0.25)
     EXPECT_LT(lost, 1e-6) << "seed " << seed;
   }
@@ -138,10 +140,11 @@ TEST(RecurrentClaims, LstmWithForgetGateNearOneKeepsTheCellGradient) {
     const TimeStepRecord quiet = probe_adding(spec, seed);
     const auto [low, high] =
         std::minmax_element(quiet.cell_grad_norm.begin(), quiet.cell_grad_norm.end());
-    std::printf("lstm forget bias 5 seed %llu: mean f %.4f, ||dL/dc_1|| / ||dL/dc_T|| = %.2f; "
-                "with W_hh at rho 0.1 within a factor %.2f over %ld steps\n",
-                static_cast<unsigned long long>(seed), mean_f, ratio, *high / *low,
-                static_cast<long>(kSteps));
+    std::printf(
+        "lstm forget bias 5 seed %llu: mean f %.4f, ||dL/dc_1|| / ||dL/dc_T|| = %.2f; "
+        "with W_hh at rho 0.1 within a factor %.2f over %ld steps\n",
+        static_cast<unsigned long long>(seed), mean_f, ratio, *high / *low,
+        static_cast<long>(kSteps));
     EXPECT_GT(mean_f, 0.99) << "seed " << seed;
     EXPECT_GT(ratio, 0.1) << "seed " << seed;  // no vanishing along 200 steps
     EXPECT_LT(*high / *low, 10.0) << "seed " << seed;

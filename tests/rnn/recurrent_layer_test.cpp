@@ -358,7 +358,9 @@ TEST(RnnLayer, StepJacobianIsDiagonalOfDerivativeTimesRecurrentWeights) {
         }
         Matrix<double> expected(kHidden, kHidden);
         for (Index r = 0; r < kHidden; ++r) expected.row(r) = dphi(r) * c.layer->weight_hh().row(r);
-        EXPECT_EQ(c.layer->step_jacobian(record, t, j), expected) << cell_name(kind) << " t " << t;
+        // Not bit-exact: the compiler may contract the product into an FMA in one place only.
+        EXPECT_LT(max_relative_error(c.layer->step_jacobian(record, t, j), expected), 1e-14)
+            << cell_name(kind) << " t " << t;
       }
     }
   }

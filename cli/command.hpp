@@ -19,5 +19,7 @@ using CommandTable = std::map<const CLI::App*, std::function<int()>>;
 void register_probe_command(CLI::App& root, CommandTable& commands);
 void register_train_command(CLI::App& root, CommandTable& commands);
 void register_grad_command(CLI::App& root, CommandTable& commands);
+void register_spectrum_command(CLI::App& root, CommandTable& commands);
+void register_phase_command(CLI::App& root, CommandTable& commands);
 
 }  // namespace gradscope::cli

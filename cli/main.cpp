@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
   register_probe_command(app, commands);
   register_train_command(app, commands);
   register_grad_command(app, commands);
+  register_spectrum_command(app, commands);
+  register_phase_command(app, commands);
 
   try {
     app.parse(argc, argv);

@@ -15,6 +15,10 @@ std::string clock_text(double seconds) {
                    : fmt::format("{}:{:02}", s / 60, s % 60);
 }
 
+std::string loss_text(std::optional<double> loss) {
+  return loss ? fmt::format(" loss {:.4g}", *loss) : std::string();
+}
+
 }  // namespace
 
 Progress::Progress(std::string label, long total, long every)
@@ -25,7 +29,7 @@ Progress::Progress(std::string label, long total, long every)
       start_(std::chrono::steady_clock::now()),
       last_draw_(start_) {}
 
-void Progress::update(long done, double loss) {
+void Progress::update(long done, std::optional<double> loss) {
   const auto now = std::chrono::steady_clock::now();
   const double elapsed = std::chrono::duration<double>(now - start_).count();
   const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0.0;
@@ -36,12 +40,12 @@ void Progress::update(long done, double loss) {
     last_draw_ = now;
     constexpr int kWidth = 30;
     const int filled = static_cast<int>(kWidth * done / std::max(1L, total_));
-    fmt::print(stderr, "\r{} [{:=<{}}{:<{}}] {}/{} loss {:.4g}  {:.1f} steps/s  ETA {}  ", label_,
-               "", filled, "", kWidth - filled, done, total_, loss, rate, clock_text(eta));
+    fmt::print(stderr, "\r{} [{:=<{}}{:<{}}] {}/{}{}  {:.1f}/s  ETA {}  ", label_, "", filled, "",
+               kWidth - filled, done, total_, loss_text(loss), rate, clock_text(eta));
     drawn_ = true;
   } else if (every_ > 0 && (done % every_ == 0 || done == total_)) {
-    fmt::print(stderr, "{} step {}/{} loss {:.6g} ({:.1f} steps/s, ETA {})\n", label_, done, total_,
-               loss, rate, clock_text(eta));
+    fmt::print(stderr, "{} {}/{}{} ({:.1f}/s, ETA {})\n", label_, done, total_, loss_text(loss),
+               rate, clock_text(eta));
   }
   std::fflush(stderr);
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 namespace gradscope::cli {
@@ -12,7 +13,8 @@ class Progress {
  public:
   // every: plain-line interval when stderr is not a terminal (0: no plain lines).
   Progress(std::string label, long total, long every);
-  void update(long done, double loss);
+  // The loss is shown when given (training); analysis stages have none.
+  void update(long done, std::optional<double> loss = std::nullopt);
   void finish();
 
  private:

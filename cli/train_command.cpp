@@ -70,6 +70,7 @@ nlohmann::json train_json(const TrainOptions& options) {
           {"clip_value", c.clip_value ? nlohmann::json(*c.clip_value) : nlohmann::json()},
           {"on_nonfinite", options.on_nonfinite},
           {"probe_every", c.probe_every},
+          {"spectrum_every", c.spectrum_every},
           {"eval_every", c.eval_every}};
 }
 
@@ -301,6 +302,11 @@ void register_train_command(CLI::App& root, CommandTable& commands) {
   command->add_option("--log", options->log,
                       "Run log path (default: runs/train-<task>-<UTC time>.jsonl)");
   command->add_option("--probe-every", c.probe_every, "Record per-layer gradients every N steps")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  command
+      ->add_option("--spectrum-every", c.spectrum_every,
+                   "Record each layer's Jacobian spectral radius and norm every N steps (0: never)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   command

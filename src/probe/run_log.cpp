@@ -60,6 +60,12 @@ nlohmann::json to_json(const LayerRecord& r) {
   };
   if (r.skip_grad_norm) j["skip_grad_norm"] = finite_or_null(*r.skip_grad_norm);
   if (r.branch_grad_norm) j["branch_grad_norm"] = finite_or_null(*r.branch_grad_norm);
+  if (r.jacobian_spectral_norm) {
+    j["jacobian_spectral_radius"] = r.jacobian_spectral_radius
+                                        ? finite_or_null(*r.jacobian_spectral_radius)
+                                        : nlohmann::json(nullptr);
+    j["jacobian_spectral_norm"] = finite_or_null(*r.jacobian_spectral_norm);
+  }
   return j;
 }
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "gradscope/analysis/layer_jacobians.hpp"
 #include "gradscope/nn/cross_entropy_loss.hpp"
 
 namespace gradscope {
@@ -31,6 +32,18 @@ void FeedForwardSession<Scalar>::collect_probes(const std::vector<Param<Scalar>>
                                                 StepRecord& record) {
   if (!update_norms.empty()) probe_.record_updates(params, update_norms);
   record.layers = probe_.records();
+}
+
+template <typename Scalar>
+void FeedForwardSession<Scalar>::collect_spectra(StepRecord& record) {
+  const std::vector<Matrix<double>> jacobians =
+      layer_jacobians<Scalar>(network_.body(), batch_.x.col(0));
+  for (std::size_t l = 0; l < jacobians.size() && l < record.layers.size(); ++l) {
+    if (!jacobians[l].allFinite()) continue;  // a blown-up layer: its record says nonfinite
+    const MatrixSpectrum spectrum = matrix_spectrum(jacobians[l]);
+    record.layers[l].jacobian_spectral_radius = spectrum.spectral_radius;
+    record.layers[l].jacobian_spectral_norm = spectrum.spectral_norm;
+  }
 }
 
 template <typename Scalar>

@@ -4,6 +4,7 @@
 
 #include <numeric>
 
+#include "gradscope/analysis/layer_jacobians.hpp"
 #include "gradscope/core/norms.hpp"
 #include "gradscope/nn/cross_entropy_loss.hpp"
 
@@ -93,6 +94,17 @@ void RecurrentSession<Scalar>::collect_probes(const std::vector<Param<Scalar>>& 
   }
   record.layers.back().grad_norm = output_grad_norm_;
   record.layers.back().grad_norm_batch = output_grad_norm_;
+}
+
+template <typename Scalar>
+void RecurrentSession<Scalar>::collect_spectra(StepRecord& record) {
+  for (Index k = 0; k < model_.stack().size(); ++k) {
+    const StepSpectrumMeans means = mean_step_spectrum<Scalar>(model_.unroller(), k, 0);
+    if (means.steps == 0) continue;
+    LayerRecord& layer = record.layers.at(static_cast<std::size_t>(k));
+    layer.jacobian_spectral_radius = means.spectral_radius;
+    layer.jacobian_spectral_norm = means.spectral_norm;
+  }
 }
 
 template <typename Scalar>

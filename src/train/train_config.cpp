@@ -34,6 +34,9 @@ void validate(const TrainConfig& config) {
   if (config.probe_every < 0)
     throw_bad_input("probe-every must be >= 0, got {}", config.probe_every);
   if (config.eval_every < 0) throw_bad_input("eval-every must be >= 0, got {}", config.eval_every);
+  if (config.spectrum_every < 0) {
+    throw_bad_input("spectrum-every must be >= 0, got {}", config.spectrum_every);
+  }
 }
 
 }  // namespace gradscope

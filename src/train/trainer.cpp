@@ -34,7 +34,8 @@ TrainSummary train(TrainingSession<Scalar>& session, const TrainConfig& config,
   const auto start = std::chrono::steady_clock::now();
 
   for (long step = 1; step <= config.steps; ++step) {
-    const bool probed = step == 1 || step == config.steps ||
+    const bool spectra = config.spectrum_every > 0 && step % config.spectrum_every == 0;
+    const bool probed = step == 1 || step == config.steps || spectra ||
                         (config.probe_every > 0 && step % config.probe_every == 0);
     StepRecord record;
     record.step = step;
@@ -76,6 +77,7 @@ TrainSummary train(TrainingSession<Scalar>& session, const TrainConfig& config,
     if (config.clip_value) clip_by_value(params, *config.clip_value);
     optimizer->step(params, probed ? &update_norms : nullptr);
     if (probed) session.collect_probes(params, update_norms, record);
+    if (spectra) session.collect_spectra(record);
     if (listener != nullptr) listener->on_step(record);
 
     if (config.eval_every > 0 && step % config.eval_every == 0 && step != config.steps) {

@@ -23,6 +23,10 @@ struct LayerRecord {
   // Residual blocks: dL/dh_{l-1} = skip part + branch part, each's ||.|| per sample, averaged.
   std::optional<double> skip_grad_norm;
   std::optional<double> branch_grad_norm;
+  // On steps that measure Jacobian spectra (--spectrum-every): J_l = dh_l / dh_{l-1} at the
+  // batch's first sample; recurrent layers: the mean over steps of dh_t / dh_{t-1}.
+  std::optional<double> jacobian_spectral_radius;  // square Jacobians only
+  std::optional<double> jacobian_spectral_norm;
 };
 
 }  // namespace gradscope

@@ -21,6 +21,7 @@ class FeedForwardSession final : public TrainingSession<Scalar> {
   double compute_gradients(long batch_size, bool observe) override;
   void collect_probes(const std::vector<Param<Scalar>>& params,
                       const std::vector<double>& update_norms, StepRecord& record) override;
+  void collect_spectra(StepRecord& record) override;
   EvalRecord evaluate() override;
   std::vector<LayerRecord> layer_records() const override { return probe_.records(); }
   std::string describe_parameter(const std::string& name) const override;

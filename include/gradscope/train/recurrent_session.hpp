@@ -29,6 +29,7 @@ class RecurrentSession final : public TrainingSession<Scalar> {
   double compute_gradients(long batch_size, bool observe) override;
   void collect_probes(const std::vector<Param<Scalar>>& params,
                       const std::vector<double>& update_norms, StepRecord& record) override;
+  void collect_spectra(StepRecord& record) override;
   EvalRecord evaluate() override;
   std::vector<LayerRecord> layer_records() const override { return weight_probe_.records(); }
   std::string describe_parameter(const std::string& name) const override;

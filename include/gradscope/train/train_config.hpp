@@ -25,6 +25,10 @@ struct TrainConfig {
   NonFinitePolicy on_nonfinite = NonFinitePolicy::kStop;
   long probe_every = 10;  // observe the backward pass every N steps (and the first and last)
   long eval_every = 0;    // evaluate on the test set every N steps; 0: only at the end
+  // Every N steps (which are then probed too) each layer's Jacobian spectral radius and norm go
+  // into the layer records; 0: never. Costs an eigen- and a singular value decomposition per
+  // layer (per sampled time step for recurrent models).
+  long spectrum_every = 0;
 };
 
 // Bad-input Error naming the field when a value is out of range.

@@ -26,6 +26,9 @@ class TrainingSession {
   // update was skipped).
   virtual void collect_probes(const std::vector<Param<Scalar>>& params,
                               const std::vector<double>& update_norms, StepRecord& record) = 0;
+  // After collect_probes on a step that measures spectra: each layer record's Jacobian spectral
+  // radius and norm, at the first sample of the step's batch, with the current weights.
+  virtual void collect_spectra(StepRecord& record) = 0;
   // Loss, and accuracy for classification, on the task's test set.
   virtual EvalRecord evaluate() = 0;
   // The model's layers as the probes see them (index, name, kind, activation), for log headers.

@@ -1,0 +1,132 @@
+// Long Jacobian products: Lyapunov exponents, the singular values of the product, the log growth
+// of one vector, checked where the answer is known in closed form or by a direct computation.
+#include "gradscope/analysis/product_spectrum.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "gradscope/analysis/matrix_spectrum.hpp"
+#include "gradscope/core/decompositions.hpp"
+#include "gradscope/core/error.hpp"
+#include "gradscope/core/random.hpp"
+#include "gradscope/init/initializer.hpp"
+
+namespace gradscope {
+namespace {
+
+Matrix<double> random_orthogonal(Index n, Rng& rng) {
+  Matrix<double> q(n, n);
+  orthogonal(q, 1.0, rng);
+  return q;
+}
+
+// J_l = rho Q_l: every direction is stretched by exactly rho at every factor.
+TEST(ProductSpectrum, ScaledOrthogonalChainHasEveryExponentAtLogRho) {
+  constexpr Index kWidth = 64;
+  constexpr Index kDepth = 100;
+  for (double rho : {0.9, 1.0, 1.1}) {
+    Rng rng(7);
+    std::vector<Matrix<double>> factors;
+    for (Index l = 0; l < kDepth; ++l) factors.push_back(rho * random_orthogonal(kWidth, rng));
+    const ExplicitChain chain(std::move(factors));
+
+    const LyapunovSpectrum spectrum = lyapunov_spectrum(chain, 0, 11);
+    ASSERT_EQ(spectrum.exponents.size(), static_cast<std::size_t>(kWidth));
+    for (double lambda : spectrum.exponents) EXPECT_NEAR(lambda, std::log(rho), 1e-9) << rho;
+
+    const Vector<double> g = rng.normal_matrix<double>(kWidth, 1);
+    const double measured = backward_log_growth(chain, g).front() / kDepth;
+    EXPECT_NEAR(measured, std::log(rho), 1e-9) << rho;
+    const double forward = forward_log_growth(chain, g).back() / kDepth;
+    EXPECT_NEAR(forward, std::log(rho), 1e-9) << rho;
+  }
+}
+
+// At depth 20 the explicit product is still representable: its SVD is the reference. The factors
+// are orthogonal times a diagonal in [0.6, 1.4], so the product's singular values spread over
+// several decades but stay well within what a direct SVD resolves.
+TEST(ProductSpectrum, QrRouteMatchesDirectSvdAtDepthTwenty) {
+  constexpr Index kWidth = 24;
+  constexpr Index kDepth = 20;
+  Rng rng(3);
+  std::vector<Matrix<double>> factors;
+  Matrix<double> product = Matrix<double>::Identity(kWidth, kWidth);
+  for (Index l = 0; l < kDepth; ++l) {
+    const Vector<double> scale = rng.uniform_matrix<double>(kWidth, 1, 0.6, 1.4);
+    factors.push_back(random_orthogonal(kWidth, rng) * scale.asDiagonal());
+    product = factors.back() * product;
+  }
+  const ExplicitChain chain(std::move(factors));
+  const Vector<double> direct = Eigen::JacobiSVD<Matrix<double>>(product).singularValues();
+  std::cout << "direct SVD of the product: sigma_max " << direct(0) << ", sigma_min "
+            << direct(kWidth - 1) << "\n";
+
+  const ProductSingularValues qr_route = product_singular_values(chain, 0, 5);
+  EXPECT_TRUE(qr_route.converged);
+  ASSERT_EQ(qr_route.log_singular_values.size(), static_cast<std::size_t>(kWidth));
+  double worst = 0.0;
+  for (Index i = 0; i < kWidth; ++i) {
+    const double sigma = std::exp(qr_route.log_singular_values[static_cast<std::size_t>(i)]);
+    worst = std::max(worst, std::abs(sigma - direct(i)) / direct(i));
+  }
+  std::cout << "QR route: " << qr_route.passes << " passes, worst relative error " << worst << "\n";
+  EXPECT_LT(worst, 1e-8);
+
+  // The top few on their own (k < n) agree too.
+  const ProductSingularValues top = product_singular_values(chain, 3, 9);
+  for (Index i = 0; i < 3; ++i) {
+    EXPECT_NEAR(std::exp(top.log_singular_values[static_cast<std::size_t>(i)]) / direct(i), 1.0,
+                1e-8);
+  }
+}
+
+// A non-normal matrix: rho < 1 (eigenvalues 0.9 and 0.8) but ||A|| > 1. Its powers grow first
+// (transient growth) and only later decay, with ||A^T||^(1/T) -> rho(A) (Gelfand's formula).
+TEST(ProductSpectrum, NonNormalMatrixShowsTransientGrowthAndGelfandLimit) {
+  Matrix<double> a(2, 2);
+  a << 0.9, 5.0, 0.0, 0.8;
+  const MatrixSpectrum single = matrix_spectrum(a);
+  ASSERT_TRUE(single.spectral_radius.has_value());
+  EXPECT_NEAR(*single.spectral_radius, 0.9, 1e-12);
+  EXPECT_GT(single.spectral_norm, 1.0);
+
+  constexpr Index kDepth = 1000;
+  const ExplicitChain chain(std::vector<Matrix<double>>(kDepth, a));
+  // ||A^t|| for t = 1 .. T, each from a product of t factors.
+  double peak = 0.0;
+  Index peak_at = 0;
+  for (Index t : {1, 2, 5, 10, 20, 40}) {
+    const ExplicitChain prefix(std::vector<Matrix<double>>(static_cast<std::size_t>(t), a));
+    const double norm = std::exp(product_singular_values(prefix, 1, 1).log_singular_values[0]);
+    if (norm > peak) {
+      peak = norm;
+      peak_at = t;
+    }
+  }
+  std::cout << "transient growth: ||A^t|| peaks at " << peak << " (t = " << peak_at << ")\n";
+  EXPECT_GT(peak, 10.0);
+
+  const double log_norm = product_singular_values(chain, 1, 1).log_singular_values[0];
+  const double gelfand = std::exp(log_norm / kDepth);
+  std::cout << "||A^1000||^(1/1000) = " << gelfand << ", rho(A) = 0.9\n";
+  EXPECT_NEAR(gelfand, 0.9, 1e-2);
+  // The Lyapunov exponents of the power are the logs of |eigenvalues|.
+  const LyapunovSpectrum spectrum = lyapunov_spectrum(chain, 0, 2);
+  EXPECT_NEAR(spectrum.exponents[0], std::log(0.9), 1e-2);
+  EXPECT_NEAR(spectrum.exponents[1], std::log(0.8), 1e-2);
+}
+
+TEST(ProductSpectrum, BadRequestsAreBadInput) {
+  const ExplicitChain chain({Matrix<double>::Identity(3, 3), Matrix<double>::Ones(2, 3)});
+  EXPECT_EQ(chain.min_width(), 2);
+  EXPECT_THROW(lyapunov_spectrum(chain, 3, 1), Error);
+  EXPECT_THROW(product_singular_values(chain, -1, 1), Error);
+  EXPECT_THROW(ExplicitChain({Matrix<double>::Identity(3, 3), Matrix<double>::Ones(2, 2)}), Error);
+  EXPECT_THROW(lyapunov_spectrum(ExplicitChain({}), 0, 1), Error);
+  EXPECT_THROW(backward_log_growth(chain, Vector<double>::Zero(2)), Error);
+  EXPECT_THROW(backward_log_growth(chain, Vector<double>::Ones(3)), Error);
+}
+
+}  // namespace
+}  // namespace gradscope

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command.hpp"
+#include "gradscope/analysis/memory_horizon.hpp"
 #include "gradscope/core/random.hpp"
 #include "gradscope/experiments/three_regimes.hpp"
 #include "gradscope/init/initializer.hpp"
@@ -98,13 +99,8 @@ int run_sequence_probe(const ProbeOptions& options) {
   const double first = top.grad_norm.front();
   const double last = top.grad_norm.back();
   // How far back from the last step the gradient stays above 1e-6 of its size there.
-  std::size_t horizon = steps;
-  for (std::size_t back = 0; back < steps; ++back) {
-    if (top.grad_norm[steps - 1 - back] < 1e-6 * last) {
-      horizon = back;
-      break;
-    }
-  }
+  const std::size_t horizon =
+      static_cast<std::size_t>(measured_horizon(top.grad_norm).value_or(static_cast<Index>(steps)));
 
   if (options.json) {
     nlohmann::json time_steps = nlohmann::json::array();

@@ -54,16 +54,12 @@ class StageProgress {
   std::unique_ptr<Progress> bar_;
 };
 
-nlohmann::json optional_json(const std::optional<double>& value) {
-  return value ? finite_or_null(*value) : nlohmann::json(nullptr);
-}
-
 nlohmann::json to_json(const FactorSpectrum& f, bool recurrent) {
   nlohmann::json out = {{recurrent ? "t" : "index", f.index},
                         {"kind", f.kind},
                         {"rows", f.spectrum.rows},
                         {"cols", f.spectrum.cols},
-                        {"spectral_radius", optional_json(f.spectrum.spectral_radius)},
+                        {"spectral_radius", finite_or_null(f.spectrum.spectral_radius)},
                         {"spectral_norm", finite_or_null(f.spectrum.spectral_norm)},
                         {"sigma_min", finite_or_null(f.spectrum.sigma_min)}};
   if (!recurrent) out["name"] = f.name;
@@ -83,11 +79,11 @@ nlohmann::json to_json(const ProductSummary& p) {
       {"singular_values_converged", p.singular_values_converged},
       {"singular_values_last_change", finite_or_null(p.singular_values_last_change)},
       {"lyapunov", lyapunov},
-      {"predicted_log10_ratio", optional_json(p.predicted_log10_ratio)},
+      {"predicted_log10_ratio", finite_or_null(p.predicted_log10_ratio)},
       {"lyapunov_log10_ratio", finite_or_null(p.lyapunov_log10_ratio)},
       {"measured_log10_ratio", finite_or_null(p.measured_log10_ratio)}};
   if (p.recommended_window) {
-    out["predicted_horizon"] = optional_json(p.predicted_horizon);
+    out["predicted_horizon"] = finite_or_null(p.predicted_horizon);
     out["measured_horizon"] =
         p.measured_horizon ? nlohmann::json(*p.measured_horizon) : nlohmann::json(nullptr);
     out["recommended_tbptt"] = *p.recommended_window;

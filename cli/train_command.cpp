@@ -74,10 +74,6 @@ nlohmann::json train_json(const TrainOptions& options) {
           {"eval_every", c.eval_every}};
 }
 
-nlohmann::json optional_json(const std::optional<double>& value) {
-  return value ? nlohmann::json(*value) : nlohmann::json();
-}
-
 nlohmann::json model_json(const ModelOptions& o, const MlpSpec& spec) {
   return {{"model", o.model},
           {"depth", spec.depth},
@@ -88,7 +84,7 @@ nlohmann::json model_json(const ModelOptions& o, const MlpSpec& spec) {
           {"init", init_name(spec.init.scheme)},
           {"sigma_w2", spec.init.sigma_w2},
           {"sigma_b2", spec.init.sigma_b2},
-          {"rho", optional_json(spec.rho)},
+          {"rho", finite_or_null(spec.rho)},
           {"bias", spec.bias},
           {"residual", spec.residual},
           {"block_depth", spec.block_depth},
@@ -108,8 +104,8 @@ nlohmann::json model_json(const ModelOptions& o, const RecurrentSpec& spec, Inde
           {"seq", steps},
           {"tbptt", spec.tbptt},
           {"init", o.init.value_or("default")},
-          {"rho", optional_json(spec.rho)},
-          {"forget_bias", optional_json(spec.forget_bias)},
+          {"rho", finite_or_null(spec.rho)},
+          {"forget_bias", finite_or_null(spec.forget_bias)},
           {"head", spec.head == HeadPlacement::kLastStep ? "last_step" : "every_step"},
           {"dtype", o.dtype}};
 }

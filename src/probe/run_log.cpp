@@ -42,6 +42,10 @@ nlohmann::json finite_or_null(double value) {
   return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
 }
 
+nlohmann::json finite_or_null(const std::optional<double>& value) {
+  return value ? finite_or_null(*value) : nlohmann::json(nullptr);
+}
+
 nlohmann::json to_json(const LayerRecord& r) {
   nlohmann::json j = {
       {"index", r.index},
@@ -53,7 +57,7 @@ nlohmann::json to_json(const LayerRecord& r) {
       {"weight_norm", finite_or_null(r.weight_norm)},
       {"weight_grad_norm", finite_or_null(r.weight_grad_norm)},
       {"rel_dist_init", finite_or_null(r.rel_dist_init)},
-      {"update_ratio", r.update_ratio ? finite_or_null(*r.update_ratio) : nlohmann::json(nullptr)},
+      {"update_ratio", finite_or_null(r.update_ratio)},
       {"saturated", r.saturated},
       {"dead", r.dead},
       {"nonfinite", r.nonfinite},
@@ -61,9 +65,7 @@ nlohmann::json to_json(const LayerRecord& r) {
   if (r.skip_grad_norm) j["skip_grad_norm"] = finite_or_null(*r.skip_grad_norm);
   if (r.branch_grad_norm) j["branch_grad_norm"] = finite_or_null(*r.branch_grad_norm);
   if (r.jacobian_spectral_norm) {
-    j["jacobian_spectral_radius"] = r.jacobian_spectral_radius
-                                        ? finite_or_null(*r.jacobian_spectral_radius)
-                                        : nlohmann::json(nullptr);
+    j["jacobian_spectral_radius"] = finite_or_null(r.jacobian_spectral_radius);
     j["jacobian_spectral_norm"] = finite_or_null(*r.jacobian_spectral_norm);
   }
   return j;

@@ -133,10 +133,7 @@ double LstmLayer<Scalar>::mean_activation_derivative(const RecurrentRecord<Scala
 template <typename Scalar>
 std::optional<double> LstmLayer<Scalar>::mean_keep_gate(const RecurrentRecord<Scalar>& record,
                                                         Index t) const {
-  this->check_step(record, t, 0);
-  const Index hidden = this->hidden_size();
-  return static_cast<double>(
-      record.gates.block(hidden, t * record.batch, hidden, record.batch).mean());
+  return this->mean_gate(record, t, 1);  // f
 }
 
 template <typename Scalar>

@@ -175,6 +175,15 @@ void RecurrentLayer<Scalar>::check_step(const RecurrentRecord<Scalar>& record, I
 }
 
 template <typename Scalar>
+double RecurrentLayer<Scalar>::mean_gate(const RecurrentRecord<Scalar>& record, Index t,
+                                         Index gate) const {
+  check_step(record, t, 0);
+  const Index hidden = hidden_size();
+  return static_cast<double>(
+      record.gates.block(gate * hidden, t * record.batch, hidden, record.batch).mean());
+}
+
+template <typename Scalar>
 std::unique_ptr<RecurrentLayer<Scalar>> make_recurrent_layer(CellKind kind, Index input_size,
                                                              Index hidden_size) {
   switch (kind) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "gradscope/analysis/memory_horizon.hpp"
 #include "gradscope/model/recurrent_model.hpp"
 #include "gradscope/nn/mse_loss.hpp"
 #include "gradscope/probe/probe_sequence.hpp"
@@ -57,13 +58,7 @@ TEST(RecurrentClaims, TanhRnnAtRhoPointNineVanishesGeometrically) {
     const double last = r.grad_norm.back();
     // Below 1e-6 of the last step's norm within 200 steps back ...
     EXPECT_LT(r.grad_norm.front(), 1e-6 * last) << "seed " << seed;
-    Index horizon = kSteps;
-    for (Index back = 0; back < kSteps; ++back) {
-      if (r.grad_norm[static_cast<std::size_t>(kSteps - 1 - back)] < 1e-6 * last) {
-        horizon = back;
-        break;
-      }
-    }
+    const Index horizon = measured_horizon(r.grad_norm).value_or(kSteps);
     // ... and geometrically: log ||dL/dh_t|| falls on a line, at least as fast as 0.9^t, since
     // tanh' <= 1 only adds damping to W_hh's spectral radius.
     const LogFit fit = fit_log10(r.grad_norm);

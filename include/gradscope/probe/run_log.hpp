@@ -6,6 +6,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "gradscope/probe/step_record.hpp"
@@ -39,5 +40,7 @@ nlohmann::json to_json(const EvalRecord& record);
 
 // A finite double as itself, anything else as null.
 nlohmann::json finite_or_null(double value);
+// An unset value as null too.
+nlohmann::json finite_or_null(const std::optional<double>& value);
 
 }  // namespace gradscope

@@ -184,6 +184,9 @@ class RecurrentLayer {
   static void reserve(Mat& m, Index rows, Index cols);
   // Throws unless 0 <= t < record.steps and 0 <= sample < record.batch.
   void check_step(const RecurrentRecord<Scalar>& record, Index t, Index sample) const;
+  // Mean over units and samples of activated gate `gate` (0-based block of record.gates) at
+  // local step t.
+  double mean_gate(const RecurrentRecord<Scalar>& record, Index t, Index gate) const;
 
   Mat weight_ih_;   // (G H, I)
   Mat weight_hh_;   // (G H, H)

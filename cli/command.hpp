@@ -21,5 +21,8 @@ void register_train_command(CLI::App& root, CommandTable& commands);
 void register_grad_command(CLI::App& root, CommandTable& commands);
 void register_spectrum_command(CLI::App& root, CommandTable& commands);
 void register_phase_command(CLI::App& root, CommandTable& commands);
+void register_experiment_command(CLI::App& root, CommandTable& commands);
+void register_report_command(CLI::App& root, CommandTable& commands);
+void register_doctor_command(CLI::App& root, CommandTable& commands);
 
 }  // namespace gradscope::cli

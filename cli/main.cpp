@@ -20,6 +20,9 @@ int main(int argc, char** argv) {
   register_grad_command(app, commands);
   register_spectrum_command(app, commands);
   register_phase_command(app, commands);
+  register_experiment_command(app, commands);
+  register_report_command(app, commands);
+  register_doctor_command(app, commands);
 
   try {
     app.parse(argc, argv);

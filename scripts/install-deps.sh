@@ -6,6 +6,9 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git
   clang-format       # the formatting check in CI
+  # The fuzz preset (fuzz/, run in CI): clang 14, and libFuzzer's runtime with ASan's and UBSan's,
+  # which libclang-common-14-dev only recommends (so --no-install-recommends would leave it out).
+  clang libclang-rt-14-dev
   libeigen3-dev      # linear algebra
   libcli11-dev       # command-line parsing
   nlohmann-json3-dev # run logs, --json output
@@ -15,7 +18,13 @@ packages=(
   libbenchmark-dev   # bench/
   dataset-fashion-mnist       # the Fashion-MNIST task's data
   python3 python3-torch       # PyTorch as the oracle of the gradient tests (Debian's 1.13)
+  chromium           # the report's browser test: headless Chromium driven by playwright-core
 )
+# The report's charts (vega, vega-lite, vega-embed) and playwright-core come from the npm registry
+# (report/package.json, installed into the build dir by `npm ci`). A machine whose Node.js came
+# from elsewhere (NodeSource's nodejs bundles npm) keeps it; otherwise Debian's nodejs and npm.
+if ! command -v node >/dev/null; then packages+=(nodejs); fi
+if ! command -v npm >/dev/null; then packages+=(npm); fi
 
 missing=()
 for p in "${packages[@]}"; do

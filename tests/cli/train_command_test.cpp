@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "gradscope/probe/run_log_reader.hpp"
 #include "support/shell.hpp"
 
 namespace gradscope {
@@ -132,6 +133,29 @@ TEST(TrainCommand, KilledRunKeepsEveryRecordWritten) {
     EXPECT_TRUE(nlohmann::json::accept(lines[i])) << "line " << i + 1;
   }
   EXPECT_EQ(nlohmann::json::parse(lines[0])["type"], "header");
+
+  // The doctor's reader takes the killed run as it is: no Error, and every step up to the kill,
+  // in order, with its values.
+  long written_steps = 0;
+  for (std::size_t i = 0; i < complete; ++i) {
+    if (nlohmann::json::parse(lines[i])["type"] == "step") ++written_steps;
+  }
+  const RunLogFile parsed = read_run_log(log);
+  ASSERT_EQ(parsed.runs.size(), 1u);
+  const LoggedRun& run = parsed.runs[0];
+  EXPECT_FALSE(run.end);
+  ASSERT_EQ(static_cast<long>(run.steps.size()), written_steps);
+  for (std::size_t i = 0; i < run.steps.size(); ++i) {
+    EXPECT_EQ(run.steps[i].step, static_cast<long>(i) + 1);
+    EXPECT_TRUE(run.steps[i].loss);
+    EXPECT_EQ(run.steps[i].layers.size(), 8u);  // --probe-every 1, depth 8
+  }
+  if (ends_cleanly) {
+    EXPECT_TRUE(parsed.issues.empty()) << parsed.issues.front().message;
+  } else {  // only a torn last line is reported
+    ASSERT_EQ(parsed.issues.size(), 1u);
+    EXPECT_EQ(parsed.issues[0].line, static_cast<long>(lines.size()));
+  }
 }
 
 }  // namespace

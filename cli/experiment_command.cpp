@@ -42,14 +42,23 @@ int run_list(bool json) {
   return kExitOk;
 }
 
+// The expectation as a reader states it: "0.0458 +- 1e-06", "<= 0.7", ">= 0.9".
+std::string expectation(const Verdict& v) {
+  switch (v.comparison) {
+    case Comparison::kWithin:
+      return fmt::format("{:.6g} +- {:g}", v.expected, v.tolerance);
+    case Comparison::kAtMost:
+      return fmt::format("<= {:.6g}", v.expected + v.tolerance);
+    case Comparison::kAtLeast:
+      return fmt::format(">= {:.6g}", v.expected - v.tolerance);
+  }
+  return {};
+}
+
 void print_verdicts(const std::string& experiment, const std::vector<Verdict>& verdicts) {
   for (const Verdict& v : verdicts) {
-    const char* op = v.comparison == Comparison::kWithin
-                         ? "+-"
-                         : (v.comparison == Comparison::kAtMost ? "<= +" : ">= -");
-    fmt::print("  {}  {:<16}  {:<34}  measured {:<12.6g} expected {:.6g} {} {:g}  {}\n",
-               v.pass ? "PASS" : "FAIL", experiment, v.name, v.measured, v.expected, op,
-               v.tolerance, v.units);
+    fmt::print("  {}  {:<16}  {:<34}  measured {:<12.6g} expected {}  {}\n",
+               v.pass ? "PASS" : "FAIL", experiment, v.name, v.measured, expectation(v), v.units);
   }
 }
 

@@ -131,17 +131,13 @@ int run_evaluate(const DoctorOptions& options) {
     }
     dir = pattern;
   }
-  ConfusionMatrix ours;
-  ConfusionMatrix baseline;
-  nlohmann::json cases = nlohmann::json::array();
-  double total_seconds = 0.0;
   if (!options.json) {
     fmt::print("{:<28} {:<24} {:<24} {:<24} {:>6}\n", "case", "truth", "ours", "AUTOTRAINER",
                "sec");
   }
-  for (const PathologyCase& c : pathology_suite()) {
+  // Each run is `gradscope train` in a child process, its log read back as `doctor` reads one.
+  const CaseRunner run_case = [&dir](const PathologyCase& c, double& seconds) {
     std::vector<LoggedRun> runs;
-    double seconds = 0.0;
     for (std::size_t i = 0; i < c.runs.size(); ++i) {
       const std::string stem = (dir / fmt::format("{}-{}", c.name, i + 1)).string();
       const TrialResult trial = run_trial(c.runs[i], stem + ".jsonl", stem + ".out");
@@ -153,29 +149,20 @@ int run_evaluate(const DoctorOptions& options) {
       RunLogFile file = read_run_log(trial.log_path);
       for (LoggedRun& run : file.runs) runs.push_back(std::move(run));
     }
-    total_seconds += seconds;
-    const std::string predicted = primary_code(diagnose(runs));
-    const std::string predicted_baseline = primary_code(diagnose_autotrainer(runs));
-    ours.add(c.expected, predicted);
-    baseline.add(c.expected, predicted_baseline);
-    cases.push_back({{"name", c.name},
-                     {"expected", c.expected},
-                     {"ours", predicted},
-                     {"autotrainer", predicted_baseline},
-                     {"seconds", seconds}});
-    if (!options.json) {
-      fmt::print("{:<28} {:<24} {:<24} {:<24} {:>6.2f}{}\n", c.name, c.expected, predicted,
-                 predicted_baseline, seconds, predicted == c.expected ? "" : "  MISS");
-      std::fflush(stdout);
-    }
-  }
+    return runs;
+  };
+  const auto print_case = [&options](const CaseOutcome& c) {
+    if (options.json) return;
+    fmt::print("{:<28} {:<24} {:<24} {:<24} {:>6.2f}{}\n", c.name, c.expected, c.ours,
+               c.autotrainer, c.seconds, c.ours == c.expected ? "" : "  MISS");
+    std::fflush(stdout);
+  };
+  const SuiteEvaluation evaluation = evaluate_suite(pathology_suite(), run_case, print_case);
+  const ConfusionMatrix& ours = evaluation.ours;
+  const ConfusionMatrix& baseline = evaluation.autotrainer;
   if (options.keep.empty()) fs::remove_all(dir);
   if (options.json) {
-    fmt::print("{}\n", nlohmann::json{{"cases", cases},
-                                      {"ours", ours.to_json()},
-                                      {"autotrainer", baseline.to_json()},
-                                      {"seconds", total_seconds}}
-                           .dump(2));
+    fmt::print("{}\n", evaluation.to_json().dump(2));
   } else {
     fmt::print("\nrows: true class, columns: primary finding ({})\n",
                "heal = healthy, vanG = vanishing_gradient, expG = exploding_gradient, "
@@ -190,7 +177,7 @@ int run_evaluate(const DoctorOptions& options) {
     }
     fmt::print("{:<6}{:<40}{}\n", "", fmt::format("correct {}/{}", ours.correct(), ours.total()),
                fmt::format("correct {}/{}", baseline.correct(), baseline.total()));
-    fmt::print("training time {:.1f} s\n", total_seconds);
+    fmt::print("training time {:.1f} s\n", evaluation.seconds);
   }
   return ours.correct() == ours.total() ? kExitOk : kExitFailure;
 }

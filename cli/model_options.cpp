@@ -143,9 +143,11 @@ ModelOptionHandles add_model_options(CLI::App& command, ModelOptions& o) {
   command.add_option("--fan-mode", o.fan_mode, "He init fan: fan_in or fan_out")
       ->check(CLI::IsMember({"fan_in", "fan_out"}))
       ->capture_default_str();
-  command.add_option("--sigma-w2", o.sigma_w2, "Gaussian init: W ~ N(0, sigma_w2 / fan_in)")
+  command
+      .add_option("--sigma-w2", o.sigma_w2,
+                  "Gaussian init: W ~ N(0, sigma_w2 / fan_in); orthogonal: gain sqrt(sigma_w2)")
       ->check(CLI::NonNegativeNumber);
-  command.add_option("--sigma-b2", o.sigma_b2, "Gaussian init: b ~ N(0, sigma_b2)")
+  command.add_option("--sigma-b2", o.sigma_b2, "Gaussian and orthogonal init: b ~ N(0, sigma_b2)")
       ->check(CLI::NonNegativeNumber);
   command
       .add_option("--rho", o.rho,
@@ -237,8 +239,13 @@ MlpSpec to_mlp_spec(const ModelOptions& o, Index inputs, Index outputs) {
   spec.init.sigma_w2 = o.sigma_w2.value_or(1.0);
   spec.init.sigma_b2 = o.sigma_b2.value_or(0.0);
   spec.rho = o.rho;
-  if (variances_given && spec.init.scheme != InitScheme::kGaussian) {
-    throw_bad_input("--sigma-w2/--sigma-b2 apply to --init gaussian, not --init {}", init);
+  if (variances_given && spec.init.scheme != InitScheme::kGaussian &&
+      spec.init.scheme != InitScheme::kOrthogonal) {
+    throw_bad_input("--sigma-w2/--sigma-b2 apply to --init gaussian or orthogonal, not --init {}",
+                    init);
+  }
+  if (o.sigma_w2 && o.gain && spec.init.scheme == InitScheme::kOrthogonal) {
+    throw_bad_input("--init orthogonal takes --gain or --sigma-w2 (gain sqrt(sigma_w2)), not both");
   }
   spec.norm = parse_norm(o.norm);
   spec.norm_position = parse_norm_position(o.norm_position);

@@ -58,21 +58,11 @@ int run_probe(const ProbeOptions& options) {
   if (options.json) {
     nlohmann::json layers = nlohmann::json::array();
     for (const LayerRecord& r : result.layers) layers.push_back(to_json(r));
+    nlohmann::json model = to_json(spec);
+    model.update(
+        {{"batch", o.batch}, {"dtype", o.dtype}, {"seed", o.seed}, {"task", task_name(o)}});
     const nlohmann::json out = {
-        {"model",
-         {{"model", o.model},
-          {"depth", spec.depth},
-          {"width", spec.width},
-          {"inputs", spec.inputs},
-          {"outputs", spec.outputs},
-          {"act", activation_name(spec.activation)},
-          {"init", init_name(spec.init.scheme)},
-          {"batch", o.batch},
-          {"dtype", o.dtype},
-          {"seed", o.seed},
-          {"residual", o.residual},
-          {"norm", o.norm},
-          {"task", task_name(o)}}},
+        {"model", std::move(model)},
         {"loss", finite_or_null(result.loss)},
         {"layers", layers},
         {"ratio_first_last", finite_or_null(result.ratio_first_last)},

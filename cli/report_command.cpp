@@ -40,7 +40,6 @@ int run_report(const ReportOptions& options) {
   if (!std::filesystem::is_directory(parent)) {
     throw_bad_input("-o {}: the directory {} does not exist", options.output, parent.string());
   }
-  write_verdicts(options.run_dir);
   write_file_atomically(output, render_html_report(input, assets));
   const bool svg = options.svg && render_svg_copies(options.assets, options.run_dir);
 

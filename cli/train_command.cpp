@@ -58,58 +58,6 @@ nlohmann::json layer_table(const std::vector<LayerRecord>& records) {
   return layers;
 }
 
-nlohmann::json train_json(const TrainOptions& options) {
-  const TrainConfig& c = options.config;
-  return {{"steps", c.steps},
-          {"batch", c.batch},
-          {"optimizer", options.optimizer},
-          {"lr", c.optimizer.lr},
-          {"momentum", c.optimizer.momentum},
-          {"weight_decay", c.optimizer.weight_decay},
-          {"clip", c.clip_norm ? nlohmann::json(*c.clip_norm) : nlohmann::json()},
-          {"clip_value", c.clip_value ? nlohmann::json(*c.clip_value) : nlohmann::json()},
-          {"on_nonfinite", options.on_nonfinite},
-          {"probe_every", c.probe_every},
-          {"spectrum_every", c.spectrum_every},
-          {"eval_every", c.eval_every}};
-}
-
-nlohmann::json model_json(const ModelOptions& o, const MlpSpec& spec) {
-  return {{"model", o.model},
-          {"depth", spec.depth},
-          {"width", spec.width},
-          {"inputs", spec.inputs},
-          {"outputs", spec.outputs},
-          {"act", activation_name(spec.activation)},
-          {"init", init_name(spec.init.scheme)},
-          {"sigma_w2", spec.init.sigma_w2},
-          {"sigma_b2", spec.init.sigma_b2},
-          {"rho", finite_or_null(spec.rho)},
-          {"bias", spec.bias},
-          {"residual", spec.residual},
-          {"block_depth", spec.block_depth},
-          {"alpha", spec.rezero ? nlohmann::json("rezero") : nlohmann::json(spec.alpha)},
-          {"norm", norm_name(spec.norm)},
-          {"norm_position", o.norm_position},
-          {"dtype", o.dtype}};
-}
-
-nlohmann::json model_json(const ModelOptions& o, const RecurrentSpec& spec, Index steps) {
-  return {{"model", o.model},
-          {"cell", cell_name(spec.cell)},
-          {"hidden", spec.hidden},
-          {"layers", spec.layers},
-          {"inputs", spec.inputs},
-          {"outputs", spec.outputs},
-          {"seq", steps},
-          {"tbptt", spec.tbptt},
-          {"init", o.init.value_or("default")},
-          {"rho", finite_or_null(spec.rho)},
-          {"forget_bias", finite_or_null(spec.forget_bias)},
-          {"head", spec.head == HeadPlacement::kLastStep ? "last_step" : "every_step"},
-          {"dtype", o.dtype}};
-}
-
 // Writes every step and evaluation to the run log and drives the progress display.
 class LogAndProgress final : public TrainListener {
  public:
@@ -164,7 +112,7 @@ int run_session(TrainOptions& options, TrainingSession<Scalar>& session, nlohman
   header["command"] = "train";
   header["created"] = utc_iso8601();
   header["seed"] = o.seed;
-  header["train"] = train_json(options);
+  header["train"] = to_json(options.config);
   log.write(header);
 
   const long every =
@@ -234,7 +182,9 @@ int run_train(TrainOptions& options) {
     RecurrentSetup<Scalar> made = make_recurrent<Scalar>(o);
     load_weights<Scalar>(options, made.model->params(), {});
     RecurrentSession<Scalar> session(*made.model, *made.task);
-    nlohmann::json header = {{"model", model_json(o, made.spec, made.task->sequence_length())},
+    nlohmann::json model = to_json(made.spec, made.task->sequence_length());
+    model["dtype"] = o.dtype;
+    nlohmann::json header = {{"model", std::move(model)},
                              {"task",
                               {{"name", task_name(o)},
                                {"inputs", made.task->input_size()},
@@ -249,7 +199,9 @@ int run_train(TrainOptions& options) {
   const std::vector<Buffer<Scalar>> buffers = made.network.body().buffers();
   load_weights<Scalar>(options, made.network.params(), buffers);
   FeedForwardSession<Scalar> session(made.network, *made.task);
-  nlohmann::json header = {{"model", model_json(o, made.spec)},
+  nlohmann::json model = to_json(made.spec);
+  model["dtype"] = o.dtype;
+  nlohmann::json header = {{"model", std::move(model)},
                            {"task",
                             {{"name", task_name(o)},
                              {"inputs", made.task->input_size()},

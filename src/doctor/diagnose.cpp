@@ -3,6 +3,7 @@
 // it produces (exploding first; dead or saturated units before the vanishing they cause; misused
 // clipping last, since it hides rather than causes a gradient problem).
 #include <algorithm>
+#include <iterator>
 
 #include "gradscope/doctor/finding.hpp"
 #include "gradscope/doctor/rules.hpp"
@@ -11,28 +12,33 @@ namespace gradscope {
 
 namespace {
 
-int priority(const std::string& code) {
-  static const std::string_view kOrder[] = {kExplodingGradient, kDyingRelu,
-                                            kSaturation,        kVanishingThroughTime,
-                                            kVanishingGradient, kClippingAlwaysActive};
-  for (int i = 0; i < 6; ++i) {
-    if (code == kOrder[i]) return i;
-  }
-  return 6;
+// The rules in the order of the ranking: a finding's priority is its rule's place here.
+struct RankedRule {
+  std::string_view code;
+  std::optional<Finding> (*rule)(const LoggedRun&);
+};
+constexpr RankedRule kRankedRules[] = {
+    {kExplodingGradient, doctor::exploding_gradient_rule},
+    {kDyingRelu, doctor::dying_relu_rule},
+    {kSaturation, doctor::saturation_rule},
+    {kVanishingThroughTime, doctor::vanishing_through_time_rule},
+    {kVanishingGradient, doctor::vanishing_gradient_rule},
+    {kClippingAlwaysActive, doctor::clipping_always_active_rule},
+};
+
+std::size_t priority(const std::string& code) {
+  const auto* found = std::find_if(std::begin(kRankedRules), std::end(kRankedRules),
+                                   [&](const RankedRule& r) { return r.code == code; });
+  return static_cast<std::size_t>(found - std::begin(kRankedRules));
 }
 
 }  // namespace
 
 Diagnosis diagnose(const std::vector<LoggedRun>& runs) {
-  using Rule = std::optional<Finding> (*)(const LoggedRun&);
-  static const Rule kRules[] = {
-      doctor::exploding_gradient_rule, doctor::dying_relu_rule,
-      doctor::saturation_rule,         doctor::vanishing_through_time_rule,
-      doctor::vanishing_gradient_rule, doctor::clipping_always_active_rule};
   Diagnosis diagnosis;
   for (std::size_t i = 0; i < runs.size(); ++i) {
-    for (Rule rule : kRules) {
-      if (std::optional<Finding> finding = rule(runs[i])) {
+    for (const RankedRule& ranked : kRankedRules) {
+      if (std::optional<Finding> finding = ranked.rule(runs[i])) {
         finding->run = static_cast<long>(i);
         diagnosis.findings.push_back(std::move(*finding));
       }

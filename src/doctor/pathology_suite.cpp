@@ -276,4 +276,38 @@ nlohmann::json ConfusionMatrix::to_json() const {
   return {{"classes", classes_}, {"counts", counts_}, {"correct", correct()}, {"total", total()}};
 }
 
+nlohmann::json SuiteEvaluation::to_json() const {
+  nlohmann::json list = nlohmann::json::array();
+  for (const CaseOutcome& c : cases) {
+    list.push_back({{"name", c.name},
+                    {"expected", c.expected},
+                    {"ours", c.ours},
+                    {"autotrainer", c.autotrainer},
+                    {"seconds", c.seconds}});
+  }
+  return {{"cases", list},
+          {"ours", ours.to_json()},
+          {"autotrainer", autotrainer.to_json()},
+          {"seconds", seconds}};
+}
+
+SuiteEvaluation evaluate_suite(const std::vector<PathologyCase>& suite, const CaseRunner& run_case,
+                               const std::function<void(const CaseOutcome&)>& on_case) {
+  SuiteEvaluation evaluation;
+  for (const PathologyCase& c : suite) {
+    CaseOutcome outcome;
+    outcome.name = c.name;
+    outcome.expected = c.expected;
+    const std::vector<LoggedRun> runs = run_case(c, outcome.seconds);
+    outcome.ours = primary_code(diagnose(runs));
+    outcome.autotrainer = primary_code(diagnose_autotrainer(runs));
+    evaluation.ours.add(c.expected, outcome.ours);
+    evaluation.autotrainer.add(c.expected, outcome.autotrainer);
+    evaluation.seconds += outcome.seconds;
+    if (on_case) on_case(outcome);
+    evaluation.cases.push_back(std::move(outcome));
+  }
+  return evaluation;
+}
+
 }  // namespace gradscope

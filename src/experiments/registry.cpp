@@ -18,6 +18,9 @@ std::vector<std::unique_ptr<Experiment>> make_experiments() {
   experiments.push_back(make_clipping_experiment());
   experiments.push_back(make_tbptt_window_experiment());
   experiments.push_back(make_rnn_horizon_experiment());
+  experiments.push_back(make_dynamical_isometry_experiment());
+  experiments.push_back(make_edge_of_chaos_experiment());
+  experiments.push_back(make_diagnosis_experiment());
   return experiments;
 }
 

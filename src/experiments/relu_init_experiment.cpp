@@ -7,6 +7,7 @@
 
 #include "gradscope/experiments/figure.hpp"
 #include "gradscope/experiments/registry.hpp"
+#include "gradscope/experiments/training_recipes.hpp"
 #include "gradscope/model/mlp.hpp"
 #include "gradscope/tasks/teacher_task.hpp"
 #include "gradscope/train/trainer.hpp"
@@ -108,15 +109,9 @@ class ReluInitExperiment final : public Experiment {
 
   ExperimentResult run(const ExperimentContext& context) const override {
     const Index width = context.quick ? 64 : 128;
-    TrainConfig config;
-    config.steps = 500;  // Xavier escapes given 3x more (docs/experiments.md)
-    config.batch = 64;
-    config.optimizer.kind = OptimizerKind::kSgd;
-    config.optimizer.lr = 0.01;
-    config.optimizer.momentum = 0.9;
-    config.clip_norm = 1.0;             // He's first steps: an initial loss near 24 (see docs)
-    config.probe_every = config.steps;  // the first and the last step
-    config.eval_every = 0;
+    // 500 steps: Xavier escapes given 3x more; the clipping tames He's first steps, from an
+    // initial loss near 24 (docs/experiments.md).
+    const TrainConfig config = teacher_sgd_recipe(500);
     const std::vector<Net> nets = {
         {"relu, He (normal)", ActivationKind::kRelu, InitScheme::kHeNormal},
         {"relu, Xavier (uniform)", ActivationKind::kRelu, InitScheme::kXavierUniform},
@@ -125,10 +120,8 @@ class ReluInitExperiment final : public Experiment {
     };
 
     ExperimentResult result;
-    result.settings = {{"depth", kDepth},       {"width", width},
-                       {"inputs", kInputs},     {"outputs", kOutputs},
-                       {"task", "teacher"},     {"steps", config.steps},
-                       {"batch", config.batch}, {"optimizer", "sgd, lr 0.01, momentum 0.9, clip 1"},
+    result.settings = {{"depth", kDepth},     {"width", width},    {"inputs", kInputs},
+                       {"outputs", kOutputs}, {"task", "teacher"}, {"train", to_json(config)},
                        {"dtype", "float32"}};
     DataTable profiles("profiles", {"net", "stage", "layer", "grad_norm", "log10_grad_norm"});
     DataTable losses("losses", {"net", "step", "loss"});

@@ -6,11 +6,10 @@
 
 #include "gradscope/experiments/figure.hpp"
 #include "gradscope/experiments/registry.hpp"
+#include "gradscope/experiments/training_recipes.hpp"
 #include "gradscope/model/mlp.hpp"
 #include "gradscope/nn/mse_loss.hpp"
 #include "gradscope/probe/probe_once.hpp"
-#include "gradscope/tasks/teacher_task.hpp"
-#include "gradscope/train/trainer.hpp"
 
 namespace gradscope {
 
@@ -73,26 +72,6 @@ double ratio_at_init(const MlpSpec& spec, std::uint64_t seed) {
   return probe_once<double>(network, x, targets, MseLoss<double>()).ratio_first_last;
 }
 
-struct Trained {
-  double first_loss = 0.0;
-  double test_loss = 0.0;
-};
-
-Trained train_net(const MlpSpec& spec, const TrainConfig& config, std::uint64_t seed) {
-  Rng rng(seed);
-  Network<float> network(build_mlp<float>(spec, rng));
-  TeacherTask<float> task(kInputs, kOutputs, seed);
-  class FirstLoss final : public TrainListener {
-   public:
-    void on_step(const StepRecord& record) override {
-      if (record.step == 1) loss = record.loss;
-    }
-    double loss = 0.0;
-  } first;
-  const TrainSummary summary = train<float>(network, task, config, &first);
-  return {first.loss, summary.final_eval.loss};
-}
-
 class ResidualDepthExperiment final : public Experiment {
  public:
   std::string name() const override { return "residual-depth"; }
@@ -116,15 +95,7 @@ class ResidualDepthExperiment final : public Experiment {
     const std::vector<Index> depths =
         context.quick ? std::vector<Index>{64, 200} : std::vector<Index>{64, 200, 1000};
     const Index width = context.quick ? 32 : 64;
-    TrainConfig config;
-    config.steps = context.quick ? 200 : 300;
-    config.batch = 64;
-    config.optimizer.kind = OptimizerKind::kSgd;
-    config.optimizer.lr = 0.01;
-    config.optimizer.momentum = 0.9;
-    config.clip_norm = 1.0;
-    config.probe_every = config.steps;
-    config.eval_every = 0;
+    TrainConfig config = teacher_sgd_recipe(context.quick ? 200 : 300);
     config.on_nonfinite = NonFinitePolicy::kSkip;  // a diverging net is a result, not an error
 
     ExperimentResult result;
@@ -133,9 +104,7 @@ class ResidualDepthExperiment final : public Experiment {
                        {"inputs", kInputs},
                        {"outputs", kOutputs},
                        {"task", "teacher"},
-                       {"steps", config.steps},
-                       {"batch", config.batch},
-                       {"optimizer", "sgd, lr 0.01, momentum 0.9, clip 1"},
+                       {"train", to_json(config)},
                        {"init", "tanh: gaussian sigma_w^2 = 1, sigma_b^2 = 0.05; relu: he_normal"},
                        {"dtype", "float32 training, float64 ratio at init"}};
     DataTable table("depths", {"net", "depth", "ratio_at_init", "log10_ratio_at_init", "first_loss",
@@ -147,7 +116,7 @@ class ResidualDepthExperiment final : public Experiment {
       for (const Net& net : nets()) {
         const MlpSpec spec = make_spec(net.arch, depth, width);
         const double ratio = ratio_at_init(spec, context.seed);
-        const Trained trained = train_net(spec, config, context.seed);
+        const TeacherRun trained = train_on_teacher(spec, config, context.seed, context.seed);
         table.add_row(
             {net.label, depth, ratio, std::log10(ratio), trained.first_loss, trained.test_loss});
         add_verdicts(net.arch, depth, std::log10(ratio), trained.test_loss, result.verdicts);

@@ -10,6 +10,7 @@
 
 #include "gradscope/experiments/figure.hpp"
 #include "gradscope/experiments/registry.hpp"
+#include "gradscope/experiments/training_recipes.hpp"
 #include "gradscope/model/recurrent_model.hpp"
 #include "gradscope/tasks/adding_task.hpp"
 #include "gradscope/train/recurrent_session.hpp"
@@ -50,14 +51,7 @@ HorizonRun train_adding(CellKind cell, Index length, Index hidden, long steps, s
   RecurrentModel<float> model(spec, rng);
   AddingTask<float> task(length, derive_seed(seed, kDataStream), 500);
   RecurrentSession<float> session(model, task);
-  TrainConfig config;
-  config.steps = steps;
-  config.batch = 64;
-  config.optimizer.kind = OptimizerKind::kAdam;
-  config.optimizer.lr = 1e-2;
-  config.clip_norm = 1.0;
-  config.probe_every = steps;  // the first and the last step
-  config.eval_every = 0;
+  const TrainConfig config = adding_adam_recipe(steps);  // probed at the first and last step
   CurveListener listener;
   const TrainSummary summary = train(session, config, &listener);
   return {summary.final_eval.loss, listener.first, listener.last};
@@ -95,11 +89,7 @@ class RnnHorizonExperiment final : public Experiment {
     result.settings = {{"cells", {"rnn_tanh", "lstm (forget bias 1)", "gru"}},
                        {"hidden", hidden},
                        {"lengths", lengths},
-                       {"steps", steps},
-                       {"batch", 64},
-                       {"optimizer", "adam"},
-                       {"lr", 1e-2},
-                       {"clip_norm", 1.0},
+                       {"train", to_json(adding_adam_recipe(steps))},
                        {"learned", fmt::format("test MSE < {:g}", kLearnedMse)},
                        {"dtype", "float32"}};
     DataTable losses("losses", {"cell", "length", "test_mse", "learned"});

@@ -12,6 +12,7 @@
 
 #include "gradscope/experiments/figure.hpp"
 #include "gradscope/experiments/registry.hpp"
+#include "gradscope/experiments/training_recipes.hpp"
 #include "gradscope/model/recurrent_model.hpp"
 #include "gradscope/tasks/adding_task.hpp"
 #include "gradscope/train/recurrent_session.hpp"
@@ -30,7 +31,8 @@ struct CellRun {
   double test_loss = 0.0;
 };
 
-CellRun train_cell(Index window, Index length, Index hidden, long steps, std::uint64_t seed) {
+CellRun train_cell(Index window, Index length, Index hidden, const TrainConfig& config,
+                   std::uint64_t seed) {
   AddingTask<float> task(length, derive_seed(seed, kDataStream), 500, AddingLayout::kFirstHalf);
   RecurrentSpec spec;
   spec.cell = CellKind::kGru;
@@ -41,14 +43,6 @@ CellRun train_cell(Index window, Index length, Index hidden, long steps, std::ui
   Rng rng(derive_seed(seed, kModelStream));
   RecurrentModel<float> model(spec, rng);
   RecurrentSession<float> session(model, task);
-  TrainConfig config;
-  config.steps = steps;
-  config.batch = 64;
-  config.optimizer.kind = OptimizerKind::kAdam;
-  config.optimizer.lr = 1e-2;
-  config.clip_norm = 1.0;
-  config.probe_every = 0;
-  config.eval_every = 0;
   const TrainSummary summary = train(session, config);
   CellRun run;
   run.window = window;
@@ -77,7 +71,8 @@ class TbpttWindowExperiment final : public Experiment {
 
   ExperimentResult run(const ExperimentContext& context) const override {
     const Index hidden = 32;
-    const long steps = context.quick ? 600 : 1500;
+    TrainConfig config = adding_adam_recipe(context.quick ? 600 : 1500);
+    config.probe_every = 0;  // only the test MSE is used
     const std::vector<Index> windows = context.quick ? std::vector<Index>{4, 7, 8, 15, 16}
                                                      : std::vector<Index>{4, 7, 8, 15, 16, 31, 32};
     const std::vector<Index> lengths =
@@ -89,11 +84,7 @@ class TbpttWindowExperiment final : public Experiment {
                        {"task", "adding, both markers in the first half (adding-first-half)"},
                        {"windows", windows},
                        {"lengths", lengths},
-                       {"steps", steps},
-                       {"batch", 64},
-                       {"optimizer", "adam"},
-                       {"lr", 1e-2},
-                       {"clip_norm", 1.0},
+                       {"train", to_json(config)},
                        {"learned", fmt::format("test MSE < {:g}", kLearnedMse)},
                        {"dtype", "float32"}};
     DataTable grid("grid", {"window", "length", "lag", "test_loss", "loss_over_baseline", "learned",
@@ -105,7 +96,7 @@ class TbpttWindowExperiment final : public Experiment {
     context.report_progress(0, total);
     for (Index length : lengths) {
       for (Index window : windows) {
-        const CellRun run = train_cell(window, length, hidden, steps, context.seed);
+        const CellRun run = train_cell(window, length, hidden, config, context.seed);
         const bool learned = run.test_loss < kLearnedMse;
         const bool rule = run.lag <= window - 1;
         matches += learned == rule ? 1 : 0;

@@ -173,7 +173,9 @@ void initialize_dense(Dense<Scalar>& layer, const InitSpec& spec, ActivationKind
   if (spec.gain && !std::isfinite(*spec.gain)) {
     throw_bad_input("init gain must be finite, got {}", *spec.gain);
   }
-  if (spec.scheme == InitScheme::kGaussian) {
+  const bool uses_variances =
+      spec.scheme == InitScheme::kGaussian || spec.scheme == InitScheme::kOrthogonal;
+  if (uses_variances) {
     check_variance("sigma_w2", spec.sigma_w2);
     check_variance("sigma_b2", spec.sigma_b2);
   }
@@ -194,7 +196,7 @@ void initialize_dense(Dense<Scalar>& layer, const InitSpec& spec, ActivationKind
       he_normal(w, he_gain, spec.fan_mode, rng);
       break;
     case InitScheme::kOrthogonal:
-      orthogonal(w, unit_gain, rng);
+      orthogonal(w, spec.gain.value_or(std::sqrt(spec.sigma_w2)), rng);
       break;
     case InitScheme::kIdentity:
       identity(w, unit_gain);
@@ -205,7 +207,7 @@ void initialize_dense(Dense<Scalar>& layer, const InitSpec& spec, ActivationKind
   }
   if (!layer.has_bias()) return;
   Matrix<Scalar>& b = layer.bias();  // (out, 1)
-  if (spec.scheme == InitScheme::kGaussian && spec.sigma_b2 != 0.0) {
+  if (uses_variances && spec.sigma_b2 != 0.0) {
     fill_normal(b, std::sqrt(spec.sigma_b2), rng);
   } else {
     b.setZero();

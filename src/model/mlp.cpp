@@ -95,6 +95,25 @@ NormKind parse_norm(const std::string& name) {
   throw_bad_input("unknown norm '{}' (expected none, batch, layer, weight)", name);
 }
 
+nlohmann::json to_json(const MlpSpec& spec) {
+  return {{"model", "mlp"},
+          {"depth", spec.depth},
+          {"width", spec.width},
+          {"inputs", spec.inputs},
+          {"outputs", spec.outputs},
+          {"act", activation_name(spec.activation)},
+          {"init", init_name(spec.init.scheme)},
+          {"sigma_w2", spec.init.sigma_w2},
+          {"sigma_b2", spec.init.sigma_b2},
+          {"rho", spec.rho ? nlohmann::json(*spec.rho) : nlohmann::json()},
+          {"bias", spec.bias},
+          {"residual", spec.residual},
+          {"block_depth", spec.block_depth},
+          {"alpha", spec.rezero ? nlohmann::json("rezero") : nlohmann::json(spec.alpha)},
+          {"norm", norm_name(spec.norm)},
+          {"norm_position", spec.norm_position == NormPosition::kPre ? "pre" : "post"}};
+}
+
 std::string_view norm_name(NormKind kind) {
   switch (kind) {
     case NormKind::kNone:

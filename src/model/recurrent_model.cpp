@@ -15,6 +15,37 @@ HiddenInit parse_hidden_init(const std::string& name) {
   throw_bad_input("unknown recurrent init '{}' (expected default, orthogonal, identity)", name);
 }
 
+std::string_view hidden_init_name(HiddenInit init) {
+  switch (init) {
+    case HiddenInit::kDefault:
+      return "default";
+    case HiddenInit::kOrthogonal:
+      return "orthogonal";
+    case HiddenInit::kIdentity:
+      return "identity";
+  }
+  return "default";
+}
+
+nlohmann::json to_json(const RecurrentSpec& spec, Index steps) {
+  const auto optional = [](const std::optional<double>& value) {
+    return value ? nlohmann::json(*value) : nlohmann::json();
+  };
+  const bool vanilla = spec.cell == CellKind::kRnnTanh || spec.cell == CellKind::kRnnRelu;
+  return {{"model", vanilla ? std::string_view("rnn") : cell_name(spec.cell)},
+          {"cell", cell_name(spec.cell)},
+          {"hidden", spec.hidden},
+          {"layers", spec.layers},
+          {"inputs", spec.inputs},
+          {"outputs", spec.outputs},
+          {"seq", steps},
+          {"tbptt", spec.tbptt},
+          {"init", hidden_init_name(spec.hidden_init)},
+          {"rho", optional(spec.rho)},
+          {"forget_bias", optional(spec.forget_bias)},
+          {"head", spec.head == HeadPlacement::kLastStep ? "last_step" : "every_step"}};
+}
+
 void validate(const RecurrentSpec& spec) {
   if (spec.inputs < 1) throw_bad_input("inputs must be at least 1, got {}", spec.inputs);
   if (spec.hidden < 1) throw_bad_input("hidden must be at least 1, got {}", spec.hidden);

@@ -12,6 +12,10 @@ OptimizerKind parse_optimizer(const std::string& name) {
   throw_bad_input("unknown optimizer '{}' (expected 'sgd' or 'adam')", name);
 }
 
+std::string_view optimizer_name(OptimizerKind kind) {
+  return kind == OptimizerKind::kSgd ? "sgd" : "adam";
+}
+
 template <typename Scalar>
 std::unique_ptr<Optimizer<Scalar>> make_optimizer(const OptimizerSpec& spec) {
   switch (spec.kind) {

@@ -12,6 +12,28 @@ NonFinitePolicy parse_nonfinite_policy(const std::string& name) {
   throw_bad_input("unknown non-finite policy '{}' (expected stop, skip)", name);
 }
 
+std::string_view nonfinite_policy_name(NonFinitePolicy policy) {
+  return policy == NonFinitePolicy::kStop ? "stop" : "skip";
+}
+
+nlohmann::json to_json(const TrainConfig& config) {
+  const auto optional = [](const std::optional<double>& value) {
+    return value ? nlohmann::json(*value) : nlohmann::json();
+  };
+  return {{"steps", config.steps},
+          {"batch", config.batch},
+          {"optimizer", optimizer_name(config.optimizer.kind)},
+          {"lr", config.optimizer.lr},
+          {"momentum", config.optimizer.momentum},
+          {"weight_decay", config.optimizer.weight_decay},
+          {"clip", optional(config.clip_norm)},
+          {"clip_value", optional(config.clip_value)},
+          {"on_nonfinite", nonfinite_policy_name(config.on_nonfinite)},
+          {"probe_every", config.probe_every},
+          {"spectrum_every", config.spectrum_every},
+          {"eval_every", config.eval_every}};
+}
+
 void validate(const TrainConfig& config) {
   const OptimizerSpec& o = config.optimizer;
   if (config.steps < 1) throw_bad_input("steps must be at least 1, got {}", config.steps);

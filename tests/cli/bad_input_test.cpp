@@ -44,6 +44,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"NegativeLearningRate", "train --lr -1 --log LOG", "--lr"},
         BadInput{"ZeroClip", "train --clip 0 --log LOG", "--clip"},
         BadInput{"SigmaWithOtherInit", "train --init he --sigma-w2 2 --log LOG", "--sigma-w2"},
+        BadInput{"OrthogonalGainAndSigma",
+                 "train --init orthogonal --gain 2 --sigma-w2 2 --log LOG", "--gain"},
         BadInput{"TooBigForMemory", "train --depth 100000 --width 100000 --log LOG", "GiB"},
         BadInput{"MissingDataset",
                  "train --task fashion-mnist --data-dir /nonexistent/fmnist --log LOG",

@@ -324,6 +324,29 @@ TEST(InitializeDense, OrthogonalAndIdentityUseUnitGainByDefault) {
   EXPECT_EQ(square.weight(), 0.9 * Matrix<double>::Identity(6, 6));
 }
 
+// The mean-field orthogonal networks (Pennington et al. 2017): W = sqrt(sigma_w2) Q and
+// b ~ N(0, sigma_b2); an explicit gain still wins over sigma_w2.
+TEST(InitializeDense, OrthogonalTakesTheMeanFieldVariances) {
+  Dense<double> square(400, 400);
+  Rng rng(15);
+  InitSpec spec;
+  spec.scheme = InitScheme::kOrthogonal;
+  spec.sigma_w2 = 1.5;
+  spec.sigma_b2 = 0.05;
+  initialize_dense(square, spec, ActivationKind::kTanh, 0.01, rng);
+  const Matrix<double> wtw = square.weight().transpose() * square.weight();
+  EXPECT_TRUE(wtw.isApprox(1.5 * Matrix<double>::Identity(400, 400), 1e-12));
+  EXPECT_NEAR(moments(square.bias()).variance / 0.05, 1.0, 0.2);  // 400 draws: ~7% error
+
+  spec.gain = 0.5;
+  initialize_dense(square, spec, ActivationKind::kTanh, 0.01, rng);
+  const Matrix<double> gained = square.weight().transpose() * square.weight();
+  EXPECT_TRUE(gained.isApprox(0.25 * Matrix<double>::Identity(400, 400), 1e-12));
+
+  spec.sigma_w2 = -1.0;
+  EXPECT_THROW(initialize_dense(square, spec, ActivationKind::kTanh, 0.01, rng), Error);
+}
+
 TEST(InitializeDense, GaussianDrawsWeightAndBiasVariances) {
   // out = 20000 so the bias has enough entries for its variance (relative error ~1%).
   Dense<double> dense(20, 20000);

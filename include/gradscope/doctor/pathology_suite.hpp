@@ -4,6 +4,7 @@
 // runs them (cli/trial_runner.hpp) and scores the diagnoses. docs/doctor.md has the matrices.
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -51,5 +52,33 @@ class ConfusionMatrix {
   std::vector<std::string> classes_;
   std::vector<std::vector<long>> counts_;
 };
+
+// One case of an evaluation: the truth and both diagnoses' primary codes.
+struct CaseOutcome {
+  std::string name;
+  std::string expected;
+  std::string ours;
+  std::string autotrainer;
+  double seconds = 0.0;  // training time of the case's runs
+};
+
+struct SuiteEvaluation {
+  std::vector<CaseOutcome> cases;
+  ConfusionMatrix ours;
+  ConfusionMatrix autotrainer;
+  double seconds = 0.0;
+  // {"cases":[{name, expected, ours, autotrainer, seconds}..], "ours":{..}, "autotrainer":{..},
+  //  "seconds"}
+  nlohmann::json to_json() const;
+};
+
+// Trains a case's runs and returns their logs, adding their training time to `seconds`. The CLI
+// runs `gradscope train` in a child process (cli/trial_runner.hpp); tests may run anything.
+using CaseRunner = std::function<std::vector<LoggedRun>(const PathologyCase&, double& seconds)>;
+
+// Runs every case of the suite, diagnoses it both ways and scores it; `on_case` (may be empty)
+// sees each outcome as soon as it is known.
+SuiteEvaluation evaluate_suite(const std::vector<PathologyCase>& suite, const CaseRunner& run_case,
+                               const std::function<void(const CaseOutcome&)>& on_case = {});
 
 }  // namespace gradscope

@@ -52,4 +52,32 @@ struct HeatMap {
 
 nlohmann::json heat_map(const DataTable& data, const HeatMap& map);
 
+// Lines drawn over a heat map: columns of their own table.
+struct LineOverlay {
+  std::string x;       // column on the heat map's x axis
+  std::string y;       // column on the heat map's y axis
+  std::string series;  // column: one line per value, told apart by dash ("" for a single line)
+  std::string series_title;
+  std::string order;  // column giving the order in which points are joined ("": by x)
+};
+
+struct HeatMapWithLines {
+  std::string title;
+  Axis x;  // quantitative, log honoured: each distinct value is one cell, reaching halfway to its
+  Axis y;  // neighbours (geometric halfway on a log axis), so uneven grids draw without gaps
+  Axis color;  // quantitative; log honoured
+  std::string scheme = "viridis";
+  std::optional<double> color_mid;  // the colour value at a diverging scheme's middle
+  LineOverlay lines;
+  int width = 420;
+  int height = 320;
+};
+
+// A layered spec, one chart: rects for the cells of `cells` (numeric x and y; the axes span the
+// cells exactly, lines beyond them are clipped), then the lines of `lines` in black on top. The
+// chart's data are the cells, each with its edges added as <x>_lo, <x>_hi, <y>_lo, <y>_hi; the
+// line layer has its own.
+nlohmann::json heat_map_with_lines(const DataTable& cells, const DataTable& lines,
+                                   const HeatMapWithLines& map);
+
 }  // namespace gradscope::figure

@@ -21,6 +21,9 @@ std::unique_ptr<Experiment> make_lstm_cell_path_experiment();
 std::unique_ptr<Experiment> make_clipping_experiment();
 std::unique_ptr<Experiment> make_tbptt_window_experiment();
 std::unique_ptr<Experiment> make_rnn_horizon_experiment();
+std::unique_ptr<Experiment> make_dynamical_isometry_experiment();
+std::unique_ptr<Experiment> make_edge_of_chaos_experiment();
+std::unique_ptr<Experiment> make_diagnosis_experiment();
 
 // In the order `experiment all` runs them and the report shows them.
 std::vector<std::unique_ptr<Experiment>> make_experiments();

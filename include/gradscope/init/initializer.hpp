@@ -5,10 +5,14 @@
 //   xavier_normal    W ~ N(0, s^2), s = gain sqrt(2 / (fan_in + fan_out))
 //   he_uniform       W ~ U(-a, a),  a = gain sqrt(3 / fan)      fan = fan_in or fan_out
 //   he_normal        W ~ N(0, s^2), s = gain / sqrt(fan)
-//   orthogonal       W = gain Q, Q from the QR of a Gaussian matrix, signs fixed by diag(R)
+//   orthogonal       W = gain Q, Q from the QR of a Gaussian matrix, signs fixed by diag(R);
+//                    gain defaults to sqrt(sigma_w^2) and b ~ N(0, sigma_b^2): the orthogonal
+//                    networks of mean-field theory (Pennington et al. 2017), whose q*, chi_1 and
+//                    critical line are the Gaussian ones. The defaults (1, 0) are PyTorch's.
 //   identity         W = I (ones on the diagonal of a rectangular W)
 //   gaussian         W ~ N(0, sigma_w^2 / fan_in), b ~ N(0, sigma_b^2)   (mean-field papers)
-// Biases are zero for every scheme but gaussian. Same seed, same numbers, on every platform.
+// Biases are zero for every scheme but gaussian and orthogonal with sigma_b^2 > 0. Same seed, same
+// numbers, on every platform.
 #pragma once
 
 #include <optional>
@@ -48,11 +52,12 @@ double calculate_gain(ActivationKind activation, double negative_slope = 0.01);
 struct InitSpec {
   InitScheme scheme = InitScheme::kXavierUniform;
   FanMode fan_mode = FanMode::kFanIn;  // he_* only
-  // Unset: xavier and orthogonal use 1 (PyTorch's default), he_* uses calculate_gain of the
-  // layer's activation (PyTorch's kaiming_* with nonlinearity = that activation).
+  // Unset: xavier uses 1 (PyTorch's default), orthogonal sqrt(sigma_w2) (1 by default), he_*
+  // calculate_gain of the layer's activation (PyTorch's kaiming_* with nonlinearity = that
+  // activation).
   std::optional<double> gain;
-  double sigma_w2 = 1.0;  // gaussian only
-  double sigma_b2 = 0.0;  // gaussian only
+  double sigma_w2 = 1.0;  // gaussian and orthogonal
+  double sigma_b2 = 0.0;  // gaussian and orthogonal
 };
 
 template <typename Scalar>

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -53,6 +54,9 @@ struct MlpSpec {
 
 // Bad-input Error when a size is below 1 or a value is out of range; names the field.
 void validate(const MlpSpec& spec);
+
+// The run log header's "model" object of an MLP (docs/run-log.md), all but `dtype`.
+nlohmann::json to_json(const MlpSpec& spec);
 
 template <typename Scalar>
 Sequential<Scalar> build_mlp(const MlpSpec& spec, Rng& rng);

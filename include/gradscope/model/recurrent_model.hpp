@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
@@ -30,6 +31,7 @@ enum class HeadPlacement { kLastStep, kEveryStep };
 enum class HiddenInit { kDefault, kOrthogonal, kIdentity };
 // "default" | "orthogonal" | "identity"; bad-input Error otherwise.
 HiddenInit parse_hidden_init(const std::string& name);
+std::string_view hidden_init_name(HiddenInit init);
 
 struct RecurrentSpec {
   CellKind cell = CellKind::kLstm;
@@ -46,6 +48,10 @@ struct RecurrentSpec {
 
 // Bad-input Error naming the field when a value is out of range.
 void validate(const RecurrentSpec& spec);
+
+// The run log header's "model" object of a recurrent model on sequences of `steps` steps
+// (docs/run-log.md), all but `dtype`.
+nlohmann::json to_json(const RecurrentSpec& spec, Index steps);
 
 // Bytes a training step needs for sequences of `steps` steps and `batch` samples.
 std::uint64_t estimate_training_bytes(const RecurrentSpec& spec, Index steps, Index batch,

@@ -18,6 +18,7 @@ namespace gradscope {
 enum class OptimizerKind { kSgd, kAdam };
 // "sgd" | "adam"; bad-input Error otherwise.
 OptimizerKind parse_optimizer(const std::string& name);
+std::string_view optimizer_name(OptimizerKind kind);
 
 struct OptimizerSpec {
   OptimizerKind kind = OptimizerKind::kAdam;

@@ -1,8 +1,10 @@
 // How a training run is driven: budget, batch, optimiser, clipping, probing and evaluation.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "gradscope/optim/optimizer.hpp"
 
@@ -15,6 +17,7 @@ enum class NonFinitePolicy {
 };
 // "stop" | "skip"; bad-input Error otherwise.
 NonFinitePolicy parse_nonfinite_policy(const std::string& name);
+std::string_view nonfinite_policy_name(NonFinitePolicy policy);
 
 struct TrainConfig {
   long steps = 1000;
@@ -33,5 +36,8 @@ struct TrainConfig {
 
 // Bad-input Error naming the field when a value is out of range.
 void validate(const TrainConfig& config);
+
+// The run log header's "train" object (docs/run-log.md); experiments record it as their settings.
+nlohmann::json to_json(const TrainConfig& config);
 
 }  // namespace gradscope

@@ -11,7 +11,8 @@ int main(int argc, char** argv) {
   using namespace gradscope::cli;
   CLI::App app{"gradscope: make gradient flow visible, explainable and fixable"};
   app.name("gradscope");
-  app.set_version_flag("--version", std::string("gradscope ") + GRADSCOPE_VERSION);
+  app.set_version_flag("--version",
+                       std::string("gradscope ") + GRADSCOPE_VERSION + "\n" + mpi_description());
   app.require_subcommand(1);
   app.fallthrough();
   CommandTable commands;
@@ -23,6 +24,7 @@ int main(int argc, char** argv) {
   register_experiment_command(app, commands);
   register_report_command(app, commands);
   register_doctor_command(app, commands);
+  register_sweep_command(app, commands);
 
   try {
     app.parse(argc, argv);

@@ -19,6 +19,9 @@ packages=(
   dataset-fashion-mnist       # the Fashion-MNIST task's data
   python3 python3-torch       # PyTorch as the oracle of the gradient tests (Debian's 1.13)
   chromium           # the report's browser test: headless Chromium driven by playwright-core
+  # gradscope sweep across MPI ranks (mpirun -np N gradscope sweep ...) and its test: Debian's
+  # Open MPI. Optional at build time (CMake finds it or builds without MPI); CI installs it.
+  libopenmpi-dev openmpi-bin
 )
 # The report's charts (vega, vega-lite, vega-embed) and playwright-core come from the npm registry
 # (report/package.json, installed into the build dir by `npm ci`). A machine whose Node.js came

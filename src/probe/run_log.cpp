@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "gradscope/core/append_line.hpp"
 #include "gradscope/core/error.hpp"
 
 namespace gradscope {
@@ -21,21 +22,7 @@ RunLogWriter::~RunLogWriter() {
 }
 
 void RunLogWriter::write(const nlohmann::json& record) {
-  // One buffer, one write(2): a kill between records never leaves half a line behind.
-  std::string line = record.dump();
-  line.push_back('\n');
-  const char* data = line.data();
-  std::size_t left = line.size();
-  while (left > 0) {
-    const ssize_t written = ::write(fd_, data, left);
-    if (written < 0) {
-      if (errno == EINTR) continue;
-      throw Error(ErrorKind::kRuntime,
-                  fmt::format("{}: cannot write run log: {}", path_, std::strerror(errno)));
-    }
-    data += written;
-    left -= static_cast<std::size_t>(written);
-  }
+  append_line(fd_, record.dump(), fmt::format("{}: cannot write run log", path_));
 }
 
 nlohmann::json finite_or_null(double value) {

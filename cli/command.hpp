@@ -25,6 +25,7 @@ void register_experiment_command(CLI::App& root, CommandTable& commands);
 void register_report_command(CLI::App& root, CommandTable& commands);
 void register_doctor_command(CLI::App& root, CommandTable& commands);
 void register_sweep_command(CLI::App& root, CommandTable& commands);
+void register_bench_command(CLI::App& root, CommandTable& commands);
 
 // "MPI: yes (Open MPI x.y.z)" or "MPI: no ...", for --version (cli/sweep_mpi.cpp).
 std::string mpi_description();

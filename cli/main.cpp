@@ -6,6 +6,7 @@
 
 #include "command.hpp"
 #include "gradscope/core/error.hpp"
+#include "gradscope/core/threads.hpp"
 
 int main(int argc, char** argv) {
   using namespace gradscope::cli;
@@ -25,6 +26,13 @@ int main(int argc, char** argv) {
   register_report_command(app, commands);
   register_doctor_command(app, commands);
   register_sweep_command(app, commands);
+  register_bench_command(app, commands);
+  // Every command runs on one thread unless told otherwise (a sweep already runs a process per
+  // core); given after the subcommand too.
+  int threads = 1;
+  app.add_option("--threads", threads, "Threads for large matrix products")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
 
   try {
     app.parse(argc, argv);
@@ -36,6 +44,7 @@ int main(int argc, char** argv) {
   }
 
   try {
+    gradscope::set_thread_count(threads);
     for (const CLI::App* sub : app.get_subcommands()) return commands.at(sub)();
     return kExitBadInput;
   } catch (const gradscope::Error& e) {

@@ -18,6 +18,9 @@ packages=(
   libbenchmark-dev   # bench/
   dataset-fashion-mnist       # the Fashion-MNIST task's data
   python3 python3-torch       # PyTorch as the oracle of the gradient tests (Debian's 1.13)
+  # OpenBLAS for PyTorch in bench/compare (without it PyTorch falls back to the reference BLAS and
+  # the comparison means nothing); its headers for bench/gemm_bench (Eigen's product against it).
+  libopenblas0-openmp libopenblas-openmp-dev
   chromium           # the report's browser test: headless Chromium driven by playwright-core
   # gradscope sweep across MPI ranks (mpirun -np N gradscope sweep ...) and its test: Debian's
   # Open MPI. Optional at build time (CMake finds it or builds without MPI); CI installs it.

@@ -75,23 +75,34 @@ NetworkChain::NetworkChain(const Sequential<double>& body, ConstMatrixRef<double
   }
 }
 
+// The first child reads v, the others out: a diagonal scales it in place, anything else goes
+// through one scratch matrix. No copy of v, so a Dense + activation layer costs its product.
 void NetworkChain::apply(Index l, const Matrix<double>& v, Matrix<double>& out) const {
-  Matrix<double> current = v;
-  for (const ChildFactor& child : layer(l).children) {
-    apply_child(child, current, out);
-    current.swap(out);
+  const std::vector<ChildFactor>& children = layer(l).children;
+  apply_child(children.front(), v, out);
+  Matrix<double> scratch;
+  for (auto it = children.begin() + 1; it != children.end(); ++it) {
+    if (it->diagonal.size() > 0) {
+      out = it->diagonal.asDiagonal() * out;
+    } else {
+      apply_child(*it, out, scratch);
+      out.swap(scratch);
+    }
   }
-  out.swap(current);
 }
 
 void NetworkChain::apply_transpose(Index l, const Matrix<double>& v, Matrix<double>& out) const {
-  Matrix<double> current = v;
   const std::vector<ChildFactor>& children = layer(l).children;
-  for (auto it = children.rbegin(); it != children.rend(); ++it) {
-    apply_child_transpose(*it, current, out);
-    current.swap(out);
+  apply_child_transpose(children.back(), v, out);
+  Matrix<double> scratch;
+  for (auto it = children.rbegin() + 1; it != children.rend(); ++it) {
+    if (it->diagonal.size() > 0) {
+      out = it->diagonal.asDiagonal() * out;
+    } else {
+      apply_child_transpose(*it, out, scratch);
+      out.swap(scratch);
+    }
   }
-  out.swap(current);
 }
 
 }  // namespace gradscope

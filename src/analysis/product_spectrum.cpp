@@ -102,6 +102,18 @@ void report(const ChainProgress& progress, Index done, Index total) {
   if (progress) progress(done, total);
 }
 
+// The summed log stretches of `factors` factors as exponents per factor, descending.
+LyapunovSpectrum exponents_per_factor(const std::vector<double>& log_stretch, Index factors,
+                                      Index qr_count) {
+  LyapunovSpectrum result;
+  result.factors = factors;
+  result.qr_count = qr_count;
+  result.exponents.reserve(log_stretch.size());
+  for (double s : log_stretch) result.exponents.push_back(s / static_cast<double>(factors));
+  std::sort(result.exponents.begin(), result.exponents.end(), std::greater<>());
+  return result;
+}
+
 }  // namespace
 
 LyapunovSpectrum lyapunov_spectrum(const JacobianChain& chain, Index k, std::uint64_t seed,
@@ -116,12 +128,78 @@ LyapunovSpectrum lyapunov_spectrum(const JacobianChain& chain, Index k, std::uin
     reorthonormalise(z, q, log_stretch);
     report(progress, l + 1, length);
   }
-  LyapunovSpectrum result;
-  result.factors = length;
-  result.exponents.reserve(log_stretch.size());
-  for (double s : log_stretch) result.exponents.push_back(s / static_cast<double>(length));
-  std::sort(result.exponents.begin(), result.exponents.end(), std::greater<>());
-  return result;
+  return exponents_per_factor(log_stretch, length, length);
+}
+
+namespace {
+
+// The spread of a block's stretches: the largest log |R_ii| less the smallest. Infinite when the
+// block killed a direction (a dead ReLU layer).
+double log_spread(const std::vector<double>& block_logs) {
+  const auto [lowest, highest] = std::minmax_element(block_logs.begin(), block_logs.end());
+  if (!std::isfinite(*lowest) || !std::isfinite(*highest)) {
+    return std::numeric_limits<double>::infinity();
+  }
+  return *highest - *lowest;
+}
+
+// How many factors the next block may hold, from the last block's stretches log |R_ii| over
+// `factors` factors: its spread per factor times the block stays within max_spread, and its
+// largest |log stretch| within the range a double holds with room to spare.
+Index next_block_length(const std::vector<double>& block_logs, Index factors, double max_spread) {
+  constexpr Index kLongestBlock = 64;
+  constexpr double kMaxLogMagnitude = 300.0;
+  const double per_factor = static_cast<double>(factors);
+  const double spread = log_spread(block_logs) / per_factor;
+  if (!std::isfinite(spread)) return 1;
+  double magnitude = 0.0;
+  for (double s : block_logs) magnitude = std::max(magnitude, std::abs(s) / per_factor);
+  double length = static_cast<double>(kLongestBlock);
+  if (spread > 0.0) length = std::min(length, max_spread / spread);
+  if (magnitude > 0.0) length = std::min(length, kMaxLogMagnitude / magnitude);
+  return std::max<Index>(1, static_cast<Index>(length));
+}
+
+}  // namespace
+
+LyapunovSpectrum lyapunov_spectrum_blocked(const JacobianChain& chain, Index k, std::uint64_t seed,
+                                           double max_block_log_spread,
+                                           const ChainProgress& progress) {
+  k = checked_block_width(chain, k, "Lyapunov spectrum");
+  if (!(max_block_log_spread > 0.0)) {
+    throw_bad_input("Lyapunov spectrum: the block's log spread must be positive");
+  }
+  Matrix<double> q = random_orthonormal(chain.input_size(0), k, seed);
+  Matrix<double> z, applied, q_next;
+  std::vector<double> log_stretch(static_cast<std::size_t>(k), 0.0);
+  std::vector<double> block_logs(static_cast<std::size_t>(k), 0.0);
+  // A block is predicted from the one before; one that spread beyond the prediction by more than
+  // e^6 (a factor that happened to stretch far more unevenly) is done again, shorter.
+  const double redo_spread = max_block_log_spread + 6.0;
+  const Index length = chain.length();
+  Index block = 1;
+  Index qr_count = 0;
+  for (Index l = 0; l < length;) {
+    const Index end = std::min(length, l + block);
+    chain.apply(l, q, z);
+    for (Index f = l + 1; f < end; ++f) {
+      chain.apply(f, z, applied);
+      z.swap(applied);
+    }
+    std::fill(block_logs.begin(), block_logs.end(), 0.0);
+    reorthonormalise(z, q_next, block_logs);
+    ++qr_count;
+    if (end - l > 1 && log_spread(block_logs) > redo_spread) {
+      block = (end - l) / 2;
+      continue;
+    }
+    q.swap(q_next);
+    for (std::size_t i = 0; i < block_logs.size(); ++i) log_stretch[i] += block_logs[i];
+    block = next_block_length(block_logs, end - l, max_block_log_spread);
+    l = end;
+    report(progress, l, length);
+  }
+  return exponents_per_factor(log_stretch, length, qr_count);
 }
 
 ProductSingularValues product_singular_values(const JacobianChain& chain, Index k,

@@ -119,7 +119,11 @@ void RecurrentModel<Scalar>::backward(ConstMatrixRef<Scalar> doutput,
   const ConstMatrixRef<Scalar> top = unroller_.output();
   const Index batch = unroller_.batch();
   Saved<Scalar> unused;
-  dtop_.setZero(top.rows(), top.cols());
+  // Only the last step's columns are ever written on the last-step head (the every-step head
+  // writes them all): zeroed once per shape, not per step.
+  if (dtop_.rows() != top.rows() || dtop_.cols() != top.cols()) {
+    dtop_.setZero(top.rows(), top.cols());
+  }
   if (spec_.head == HeadPlacement::kLastStep) {
     dhead_input_.resize(spec_.hidden, batch);
     head_.backward(top.rightCols(batch), output_, unused, doutput, dhead_input_);

@@ -1,5 +1,6 @@
 #include "gradscope/nn/dense.hpp"
 
+#include "gradscope/core/columns.hpp"
 #include "gradscope/core/error.hpp"
 
 namespace gradscope {
@@ -24,8 +25,14 @@ Index Dense<Scalar>::output_size(Index input_size) const {
 
 template <typename Scalar>
 void Dense<Scalar>::forward(ConstRef x, Ref y, Saved<Scalar>& /*saved*/) const {
-  y.noalias() = weight_ * x;
-  if (has_bias_) y.colwise() += bias_.col(0);
+  // With the bias written first the product accumulates onto it: no zeroing pass before the
+  // matrix product and no bias pass after it.
+  if (has_bias_) {
+    fill_columns<Scalar>(y, bias_);
+    y.noalias() += weight_ * x;
+  } else {
+    y.noalias() = weight_ * x;
+  }
 }
 
 template <typename Scalar>
@@ -33,7 +40,7 @@ void Dense<Scalar>::backward(ConstRef x, ConstRef /*y*/, const Saved<Scalar>& /*
                              ConstRef dy, Ref dx) {
   dx.noalias() = weight_.transpose() * dy;
   dweight_.noalias() += dy * x.transpose();
-  if (has_bias_) dbias_.col(0).noalias() += dy.rowwise().sum();
+  if (has_bias_) add_column_sum<Scalar>(dy, dbias_);
 }
 
 template <typename Scalar>

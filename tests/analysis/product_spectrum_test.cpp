@@ -7,10 +7,12 @@
 #include <cmath>
 
 #include "gradscope/analysis/matrix_spectrum.hpp"
+#include "gradscope/analysis/network_chain.hpp"
 #include "gradscope/core/decompositions.hpp"
 #include "gradscope/core/error.hpp"
 #include "gradscope/core/random.hpp"
 #include "gradscope/init/initializer.hpp"
+#include "gradscope/model/mlp.hpp"
 
 namespace gradscope {
 namespace {
@@ -115,6 +117,64 @@ TEST(ProductSpectrum, NonNormalMatrixShowsTransientGrowthAndGelfandLimit) {
   const LyapunovSpectrum spectrum = lyapunov_spectrum(chain, 0, 2);
   EXPECT_NEAR(spectrum.exponents[0], std::log(0.9), 1e-2);
   EXPECT_NEAR(spectrum.exponents[1], std::log(0.8), 1e-2);
+}
+
+// The blocked route against its reference, one QR per factor, on the workload's kind of net: a
+// Gaussian tanh MLP in the ordered phase, whose stretches spread by about 3.5 per factor.
+TEST(ProductSpectrum, BlockedRouteMatchesThePerFactorReference) {
+  MlpSpec spec;
+  spec.inputs = spec.width = 64;
+  spec.outputs = 1;
+  spec.depth = 201;
+  spec.activation = ActivationKind::kTanh;
+  spec.init.scheme = InitScheme::kGaussian;
+  spec.init.sigma_w2 = 1.0;
+  spec.init.sigma_b2 = 0.05;
+  Rng rng(4);
+  const Sequential<double> body = build_mlp<double>(spec, rng);
+  const NetworkChain chain(body, rng.normal_matrix<double>(64, 1), 1, 200);
+
+  const LyapunovSpectrum reference = lyapunov_spectrum(chain, 0, 9);
+  const LyapunovSpectrum blocked = lyapunov_spectrum_blocked(chain, 0, 9);
+  ASSERT_EQ(blocked.exponents.size(), reference.exponents.size());
+  double worst = 0.0;
+  for (std::size_t i = 0; i < reference.exponents.size(); ++i) {
+    worst = std::max(worst, std::abs(blocked.exponents[i] - reference.exponents[i]));
+  }
+  const double spread = reference.exponents.front() - reference.exponents.back();
+  std::cout << "spread " << spread << " per factor; " << blocked.qr_count << " QRs for "
+            << blocked.factors << " factors; worst |difference| " << worst << "\n";
+  EXPECT_EQ(reference.qr_count, 200);
+  EXPECT_LT(worst, 1e-5);
+  // 24 / spread factors per block at most (a few blocks done twice), and they grow to about that.
+  EXPECT_LE(blocked.qr_count, 200 * spread / 24.0 * 1.5 + 2);
+  EXPECT_GE(blocked.qr_count, 200 * spread / 24.0);
+}
+
+// Orthogonal factors stretch nothing: blocks reach their longest, 64 factors.
+TEST(ProductSpectrum, BlockedRouteTakesLongBlocksWhenNothingSpreads) {
+  Rng rng(7);
+  std::vector<Matrix<double>> factors;
+  for (Index l = 0; l < 300; ++l) factors.push_back(1.1 * random_orthogonal(32, rng));
+  const LyapunovSpectrum spectrum =
+      lyapunov_spectrum_blocked(ExplicitChain(std::move(factors)), 0, 3);
+  EXPECT_EQ(spectrum.qr_count, 1 + 5);  // one factor first, then 64 + 64 + 64 + 64 + 43
+  for (double lambda : spectrum.exponents) EXPECT_NEAR(lambda, std::log(1.1), 1e-9);
+}
+
+// A spread beyond the budget in one factor leaves one factor per block: the reference itself,
+// bit for bit.
+TEST(ProductSpectrum, BlockedRouteFallsBackToOneFactorPerQr) {
+  Rng rng(5);
+  std::vector<Matrix<double>> factors;
+  Vector<double> stretch = Vector<double>::LinSpaced(16, -25.0, 25.0).array().exp();
+  for (Index l = 0; l < 40; ++l)
+    factors.push_back(random_orthogonal(16, rng) * stretch.asDiagonal());
+  const ExplicitChain chain(std::move(factors));
+  const LyapunovSpectrum blocked = lyapunov_spectrum_blocked(chain, 0, 2);
+  EXPECT_EQ(blocked.qr_count, 40);
+  EXPECT_EQ(blocked.exponents, lyapunov_spectrum(chain, 0, 2).exponents);
+  EXPECT_THROW(lyapunov_spectrum_blocked(chain, 0, 2, 0.0), Error);
 }
 
 TEST(ProductSpectrum, BadRequestsAreBadInput) {

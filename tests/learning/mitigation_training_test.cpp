@@ -65,17 +65,23 @@ TEST(MitigationTraining, PlainSigmoidStaysNearInitWhileResidualAndNormalisedTrai
   const Trained layer_norm = train("--norm layer --norm-position pre");
   const Trained residual = train("--residual --alpha 0.1 --clip 1");
   const Trained rezero = train("--residual --alpha rezero --clip 1");
-  for (const Trained* t : {&batch_norm, &layer_norm, &residual, &rezero}) {
+  for (const Trained* t : {&batch_norm, &residual, &rezero}) {
     EXPECT_LT(t->test_loss, 0.5 * plain.test_loss);
   }
   // The normalised nets' first layers move (ReZero learns mostly through its alphas, so its
   // first weights may move less).
   EXPECT_GT(batch_norm.first_layer_rel_dist, 1e-2);
   EXPECT_GT(layer_norm.first_layer_rel_dist, 1e-2);
-  // Normalisation keeps every layer's gradient within 2 decades at every probed step; the plain
-  // net spans tens of decades.
+  // Batch norm keeps every layer's gradient within 2 decades at every probed step; the plain net
+  // spans tens of decades.
   EXPECT_LE(batch_norm.max_spread, 2.0);
-  EXPECT_LE(layer_norm.max_spread, 2.0);
+  EXPECT_GT(plain.max_spread, 10.0);
+  // Pre-activation layer norm lets the gradient reach the first layer (above), its spread stays a
+  // fraction of the plain net's, but in 1,000 steps it fits the teacher for some seeds only:
+  // seeds 0-3 gave test losses 0.95, 0.97, 0.32, 0.92 and spreads 4.9, 5.6, 0.7, 5.3 decades
+  // (2026-12-06). Seed 0 met the batch-norm thresholds before the products went to OpenBLAS, a
+  // change of rounding only: luck, not a property. So no loss is asserted for it.
+  EXPECT_LE(layer_norm.max_spread, 8.0);
   EXPECT_GT(plain.max_spread, 10.0);
 }
 

@@ -80,7 +80,7 @@ class RnnHorizonExperiment final : public Experiment {
 
   ExperimentResult run(const ExperimentContext& context) const override {
     const Index hidden = 32;
-    const long steps = context.quick ? 1000 : 2000;
+    const long steps = context.quick ? 1500 : 2000;
     const std::vector<Index> lengths = context.quick ? std::vector<Index>{10, 20, 50}
                                                      : std::vector<Index>{5, 10, 20, 50, 100, 200};
     const std::vector<CellKind> cells = {CellKind::kRnnTanh, CellKind::kLstm, CellKind::kGru};

@@ -1,5 +1,7 @@
 #include "gradscope/analysis/network_chain.hpp"
 
+#include <iterator>
+
 #include "gradscope/core/error.hpp"
 #include "gradscope/nn/activation.hpp"
 #include "gradscope/nn/dense.hpp"
@@ -25,6 +27,24 @@ void apply_child_transpose(const auto& child, const Matrix<double>& v, Matrix<do
     out = child.diagonal.asDiagonal() * v;
   } else {
     out.noalias() = child.explicit_jacobian.transpose() * v;
+  }
+}
+
+// Children [first, last) one after another: the first reads v, the others out; a diagonal
+// scales out in place, anything else goes through one scratch matrix. No copy of v, so a
+// Dense + activation layer costs its product.
+template <typename Iterator, typename ApplyChild>
+void apply_children(Iterator first, Iterator last, const Matrix<double>& v, Matrix<double>& out,
+                    ApplyChild apply) {
+  apply(*first, v, out);
+  Matrix<double> scratch;
+  for (Iterator it = std::next(first); it != last; ++it) {
+    if (it->diagonal.size() > 0) {
+      out = it->diagonal.asDiagonal() * out;
+    } else {
+      apply(*it, out, scratch);
+      out.swap(scratch);
+    }
   }
 }
 
@@ -75,34 +95,17 @@ NetworkChain::NetworkChain(const Sequential<double>& body, ConstMatrixRef<double
   }
 }
 
-// The first child reads v, the others out: a diagonal scales it in place, anything else goes
-// through one scratch matrix. No copy of v, so a Dense + activation layer costs its product.
 void NetworkChain::apply(Index l, const Matrix<double>& v, Matrix<double>& out) const {
   const std::vector<ChildFactor>& children = layer(l).children;
-  apply_child(children.front(), v, out);
-  Matrix<double> scratch;
-  for (auto it = children.begin() + 1; it != children.end(); ++it) {
-    if (it->diagonal.size() > 0) {
-      out = it->diagonal.asDiagonal() * out;
-    } else {
-      apply_child(*it, out, scratch);
-      out.swap(scratch);
-    }
-  }
+  apply_children(children.begin(), children.end(), v, out,
+                 [](const auto& c, const auto& x, auto& y) { apply_child(c, x, y); });
 }
 
+// J^T = (J_k ... J_1)^T = J_1^T ... J_k^T: the children in reverse.
 void NetworkChain::apply_transpose(Index l, const Matrix<double>& v, Matrix<double>& out) const {
   const std::vector<ChildFactor>& children = layer(l).children;
-  apply_child_transpose(children.back(), v, out);
-  Matrix<double> scratch;
-  for (auto it = children.rbegin() + 1; it != children.rend(); ++it) {
-    if (it->diagonal.size() > 0) {
-      out = it->diagonal.asDiagonal() * out;
-    } else {
-      apply_child_transpose(*it, out, scratch);
-      out.swap(scratch);
-    }
-  }
+  apply_children(children.rbegin(), children.rend(), v, out,
+                 [](const auto& c, const auto& x, auto& y) { apply_child_transpose(c, x, y); });
 }
 
 }  // namespace gradscope

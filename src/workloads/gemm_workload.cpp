@@ -41,9 +41,10 @@ class GemmWorkload final : public Workload {
 }  // namespace
 
 std::unique_ptr<Workload> make_gemm_workload(const WorkloadOptions& options) {
-  if (options.size < 1) throw_bad_input("gemm: --size must be at least 1, got {}", options.size);
+  if (options.size < 1)
+    throw_bad_input("gemm workload: size must be at least 1, got {}", options.size);
   const auto n = static_cast<std::uint64_t>(options.size);
-  check_fits_in_memory(3 * n * n * sizeof(float), fmt::format("bench gemm --size {}", n));
+  check_fits_in_memory(3 * n * n * sizeof(float), fmt::format("a gemm workload of size {}", n));
   return std::make_unique<GemmWorkload>(options);
 }
 

@@ -27,24 +27,25 @@ constexpr Index kBatch = 128;
 // gradient probe does, without the probe's other records.
 class WeightGradNorms final : public BackwardObserver<float> {
  public:
+  struct Entry {
+    const Matrix<float>* grad;
+    double norm = 0.0;
+  };
+
   explicit WeightGradNorms(Sequential<float>& body) {
     for (Index c = 0; c < body.size(); ++c) {
       for (const Param<float>& p : body.layer(c).params()) {
-        if (!p.vector) {
-          child_grad.emplace(c, p.grad);
-          norms.emplace(c, 0.0);
-        }
+        if (!p.vector) by_child.emplace(c, Entry{p.grad});
       }
     }
   }
   void after_layer_backward(const LayerGradientEvent<float>& event) override {
-    const auto grad = child_grad.find(event.index);
-    if (event.depth == 0 && grad != child_grad.end()) {
-      norms[event.index] = stable_norm<float>(*grad->second);
+    const auto entry = by_child.find(event.index);
+    if (event.depth == 0 && entry != by_child.end()) {
+      entry->second.norm = stable_norm<float>(*entry->second.grad);
     }
   }
-  std::map<Index, const Matrix<float>*> child_grad;
-  std::map<Index, double> norms;  // by child index, input side first
+  std::map<Index, Entry> by_child;  // by child index, input side first
 };
 
 class MlpStepWorkload final : public Workload {
@@ -55,14 +56,15 @@ class MlpStepWorkload final : public Workload {
     spec_.depth = options.depth > 0 ? options.depth : kDefaultDepth;
     spec_.activation = ActivationKind::kTanh;
     check_fits_in_memory(estimate_training_bytes(spec_, kBatch, sizeof(float)),
-                         fmt::format("bench mlp --depth {}", spec_.depth));
+                         fmt::format("an mlp workload of depth {}", spec_.depth));
     Rng rng(options.seed);
     network_ = Network<float>(build_mlp<float>(spec_, rng));
     x_ = rng.normal_matrix<float>(kWidth, kBatch);
     targets_.values = rng.normal_matrix<float>(kOutputs, kBatch);
     params_ = network_.params();
+    // Forward, dL/dx and dL/dW: three products of (out x in) by (in x batch) per layer.
     for (const Param<float>& p : params_) {
-      if (!p.vector) weights_.push_back(p);
+      if (!p.vector) flops_ += 6.0 * static_cast<double>(p.value->size()) * kBatch;
     }
     grad_norms_ = std::make_unique<WeightGradNorms>(network_.body());
   }
@@ -76,14 +78,7 @@ class MlpStepWorkload final : public Workload {
     sgd_.step(params_);
   }
 
-  // Forward, dL/dx and dL/dW: three products of (out x in) by (in x batch) per layer.
-  double flops() const override {
-    double multiply_adds = 0.0;
-    for (const Param<float>& w : weights_) {
-      multiply_adds += static_cast<double>(w.value->size()) * static_cast<double>(kBatch);
-    }
-    return 6.0 * multiply_adds;
-  }
+  double flops() const override { return flops_; }
 
   nlohmann::json parameters() const override {
     return {{"depth", spec_.depth}, {"width", kWidth}, {"batch", kBatch}, {"dtype", "float32"}};
@@ -91,8 +86,8 @@ class MlpStepWorkload final : public Workload {
 
   nlohmann::json result() const override {
     return {{"loss", loss_},
-            {"first_layer_grad_norm", grad_norms_->norms.begin()->second},
-            {"last_layer_grad_norm", grad_norms_->norms.rbegin()->second}};
+            {"first_layer_grad_norm", grad_norms_->by_child.begin()->second.norm},
+            {"last_layer_grad_norm", grad_norms_->by_child.rbegin()->second.norm}};
   }
 
  private:
@@ -103,8 +98,8 @@ class MlpStepWorkload final : public Workload {
   Targets<float> targets_;
   Matrix<float> doutput_;
   std::vector<Param<float>> params_;
-  std::vector<Param<float>> weights_;
   std::unique_ptr<WeightGradNorms> grad_norms_;  // points into network_: built after it
+  double flops_ = 0.0;
   double loss_ = 0.0;
 };
 

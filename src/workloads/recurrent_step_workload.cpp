@@ -109,7 +109,7 @@ std::unique_ptr<Workload> make_recurrent_step_workload(CellKind cell,
                                                        const WorkloadOptions& options) {
   const Index steps = options.steps > 0 ? options.steps : kDefaultSteps;
   check_fits_in_memory(estimate_training_bytes(recurrent_spec(cell), steps, kBatch, sizeof(float)),
-                       fmt::format("bench {} --steps {}", cell_name(cell), steps));
+                       fmt::format("a {} workload of {} steps", cell_name(cell), steps));
   return std::make_unique<RecurrentStepWorkload>(cell, options, Rng(options.seed));
 }
 

@@ -29,7 +29,7 @@ class SpectrumWorkload final : public Workload {
     // The weights, plus a few n x n blocks of the route.
     const auto n = static_cast<std::uint64_t>(kWidth);
     check_fits_in_memory((static_cast<std::uint64_t>(depth_) + 8) * n * n * sizeof(double),
-                         fmt::format("bench spectrum --depth {}", depth_));
+                         fmt::format("a spectrum workload of depth {}", depth_));
     MlpSpec spec;
     spec.inputs = spec.width = kWidth;
     spec.outputs = 1;

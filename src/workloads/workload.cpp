@@ -12,19 +12,21 @@ bool is_recurrent(std::string_view name) {
 }
 
 // Each option belongs to some workloads only: given to another, it would be silently ignored.
+// The messages name the option fields (the CLI's flags carry the same names).
 void check_options(std::string_view name, const WorkloadOptions& options) {
   if (options.depth != 0 && name != "mlp" && name != "spectrum") {
-    throw_bad_input("bench {}: --depth is for mlp and spectrum", name);
+    throw_bad_input("{} workload: depth applies to mlp and spectrum only", name);
   }
-  if (options.depth < 0) throw_bad_input("bench {}: --depth must be positive", name);
+  if (options.depth < 0) throw_bad_input("{} workload: depth must be positive", name);
   if (options.steps != 0 && !is_recurrent(name)) {
-    throw_bad_input("bench {}: --steps is for rnn, lstm and gru", name);
+    throw_bad_input("{} workload: steps apply to rnn, lstm and gru only", name);
   }
-  if (options.steps < 0) throw_bad_input("bench {}: --steps must be positive", name);
+  if (options.steps < 0) throw_bad_input("{} workload: steps must be positive", name);
   if (options.per_step_grad && !is_recurrent(name)) {
-    throw_bad_input("bench {}: --per-step-grad is for rnn, lstm and gru", name);
+    throw_bad_input("{} workload: per-step gradients apply to rnn, lstm and gru only", name);
   }
-  if (options.size != 0 && name != "gemm") throw_bad_input("bench {}: --size is for gemm", name);
+  if (options.size != 0 && name != "gemm")
+    throw_bad_input("{} workload: size applies to gemm only", name);
 }
 
 }  // namespace
@@ -54,7 +56,7 @@ std::unique_ptr<Workload> make_workload(std::string_view name, const WorkloadOpt
   if (name == "gru") return make_recurrent_step_workload(CellKind::kGru, options);
   if (name == "spectrum") return make_spectrum_workload(options);
   if (name == "gemm") return make_gemm_workload(options);
-  throw_bad_input("bench: unknown workload '{}' (mlp, rnn, lstm, gru, spectrum, gemm)", name);
+  throw_bad_input("unknown workload '{}' (mlp, rnn, lstm, gru, spectrum, gemm)", name);
 }
 
 }  // namespace gradscope

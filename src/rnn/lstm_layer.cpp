@@ -22,10 +22,11 @@ void LstmLayer<Scalar>::forward_window(ConstRef x, const RecurrentState<Scalar>&
   record.cell.leftCols(batch) = initial.c;
   // PyTorch adds both biases to every gate; adding them once to W_ih x saves a pass per step.
   record.folded_bias.noalias() = this->bias_ih_ + this->bias_hh_;
-  this->project_input(x, record.folded_bias, record.gates);
+  this->project_window(x, record.folded_bias, record.gates);
   for (Index t = 0; t < steps; ++t) {
     const Index col = t * batch;
     Ref a = record.gates.middleCols(col, batch);  // pre-activations, then the gates in place
+    this->project_step(x.middleCols(col, batch), record.folded_bias, a);
     record.product.add(this->weight_hh_, false, record.hidden.middleCols(col, batch), a);
     a.topRows(2 * hidden).array() = a.topRows(2 * hidden).array().logistic();  // i, f
     a.middleRows(2 * hidden, hidden).array() = a.middleRows(2 * hidden, hidden).array().tanh();

@@ -10,6 +10,13 @@
 
 namespace gradscope {
 
+namespace {
+
+// Up to this many inputs, the input projection is a column-by-column loop instead of a product.
+constexpr Index kFewInputs = 8;
+
+}  // namespace
+
 CellKind parse_cell_kind(const std::string& name) {
   if (name == "rnn" || name == "rnn_tanh" || name == "tanh") return CellKind::kRnnTanh;
   if (name == "rnn_relu" || name == "relu") return CellKind::kRnnRelu;
@@ -173,10 +180,21 @@ void RecurrentLayer<Scalar>::zero_grad() {
 }
 
 template <typename Scalar>
-void RecurrentLayer<Scalar>::project_input(ConstRef x, const Mat& bias, Ref z) const {
+void RecurrentLayer<Scalar>::project_window(ConstRef x, const Mat& bias, Ref z) const {
+  if (x.rows() <= kFewInputs) return;  // project_step does it
   // The bias first, the product accumulated onto it: one pass over z instead of three.
   fill_columns<Scalar>(z, bias);
   z.noalias() += weight_ih_ * x;
+}
+
+template <typename Scalar>
+void RecurrentLayer<Scalar>::project_step(ConstRef x_t, const Mat& bias, Ref z_t) const {
+  if (x_t.rows() > kFewInputs) return;  // project_window did it
+  for (Index j = 0; j < z_t.cols(); ++j) {
+    auto column = z_t.col(j);
+    column = bias.col(0);
+    for (Index k = 0; k < x_t.rows(); ++k) column += x_t(k, j) * weight_ih_.col(k);
+  }
 }
 
 template <typename Scalar>

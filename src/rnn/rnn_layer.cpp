@@ -25,10 +25,11 @@ void RnnLayer<Scalar>::forward_window(ConstRef x, const RecurrentState<Scalar>& 
   record.hidden.leftCols(batch) = initial.h;
   record.folded_bias.noalias() = this->bias_ih_ + this->bias_hh_;
   // The pre-activations are built where h_t will live and squashed in place.
-  this->project_input(x, record.folded_bias, record.hidden.rightCols(steps * batch));
+  this->project_window(x, record.folded_bias, record.hidden.rightCols(steps * batch));
   for (Index t = 0; t < steps; ++t) {
     const ConstRef h_prev = record.hidden.middleCols(t * batch, batch);
     Ref z = record.hidden.middleCols((t + 1) * batch, batch);
+    this->project_step(x.middleCols(t * batch, batch), record.folded_bias, z);
     record.product.add(this->weight_hh_, false, h_prev, z);
     if (nonlinearity_ == ActivationKind::kTanh) {
       z.array() = z.array().tanh();

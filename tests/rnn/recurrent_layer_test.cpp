@@ -34,12 +34,12 @@ struct LayerCase {
   RecurrentState<double> initial;
 };
 
-LayerCase make_case(CellKind kind, std::uint64_t seed) {
+LayerCase make_case(CellKind kind, std::uint64_t seed, Index inputs = kInputs) {
   Rng rng(seed);
   LayerCase c;
-  c.layer = make_recurrent_layer<double>(kind, kInputs, kHidden);
+  c.layer = make_recurrent_layer<double>(kind, inputs, kHidden);
   testing::randomize(*c.layer, rng);
-  c.x = rng.normal_matrix<double>(kInputs, kSteps * kBatch);
+  c.x = rng.normal_matrix<double>(inputs, kSteps * kBatch);
   c.initial = testing::random_state(*c.layer, kBatch, rng);
   return c;
 }
@@ -60,19 +60,23 @@ std::vector<Matrix<double>> parameter_gradients(RecurrentLayer<double>& layer) {
 
 class EveryCellLayer : public ::testing::TestWithParam<CellKind> {};
 
+// 3 inputs take the column-by-column input projection, 12 the matrix product.
 TEST_P(EveryCellLayer, ForwardFollowsPytorchEquations) {
-  const LayerCase c = make_case(GetParam(), 11);
-  RecurrentRecord<double> record;
-  RecurrentState<double> final_state;
-  c.layer->forward(c.x, c.initial, record, final_state);
-  const testing::ReferenceRun reference =
-      testing::reference_forward(*c.layer, c.x, kBatch, c.initial);
-  EXPECT_LT(max_relative_error(record.output(), reference.y), 1e-12);
-  EXPECT_LT(max_relative_error(final_state.h, reference.final.h), 1e-12);
-  if (c.layer->has_cell_state()) {
-    EXPECT_LT(max_relative_error(final_state.c, reference.final.c), 1e-12);
-  } else {
-    EXPECT_EQ(final_state.c.size(), 0);
+  for (const Index inputs : {kInputs, Index{12}}) {
+    SCOPED_TRACE(::testing::Message() << inputs << " inputs");
+    const LayerCase c = make_case(GetParam(), 11, inputs);
+    RecurrentRecord<double> record;
+    RecurrentState<double> final_state;
+    c.layer->forward(c.x, c.initial, record, final_state);
+    const testing::ReferenceRun reference =
+        testing::reference_forward(*c.layer, c.x, kBatch, c.initial);
+    EXPECT_LT(max_relative_error(record.output(), reference.y), 1e-12);
+    EXPECT_LT(max_relative_error(final_state.h, reference.final.h), 1e-12);
+    if (c.layer->has_cell_state()) {
+      EXPECT_LT(max_relative_error(final_state.c, reference.final.c), 1e-12);
+    } else {
+      EXPECT_EQ(final_state.c.size(), 0);
+    }
   }
 }
 

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 namespace gradscope {
@@ -18,15 +20,25 @@ TEST(ParallelFor, RunsEveryIndexExactlyOnce) {
   parallel_for(0, 4, [](std::size_t) { FAIL() << "no work"; });
 }
 
+// Tasks after index 3 wait for its failure and then take 20 us each: a worker that kept taking
+// work would reach index 500 within 10 ms, far longer than the failure takes to stop them. (A
+// bare version of this test once raced: one worker ran all 1,000 before the other had started.)
 TEST(ParallelFor, RethrowsTheFirstFailureAfterStopping) {
+  std::atomic<bool> failed{false};
   std::atomic<int> after{0};
   EXPECT_THROW(parallel_for(1000, 2,
                             [&](std::size_t i) {
-                              if (i == 3) throw std::runtime_error("point 3");
+                              if (i == 3) {
+                                failed = true;
+                                throw std::runtime_error("point 3");
+                              }
+                              if (i < 3) return;
+                              while (!failed) std::this_thread::yield();
+                              std::this_thread::sleep_for(std::chrono::microseconds(20));
                               if (i > 500) ++after;
                             }),
                std::runtime_error);
-  EXPECT_LT(after, 400) << "workers stop taking work after a failure";
+  EXPECT_EQ(after, 0) << "workers stop taking work after a failure";
 }
 
 }  // namespace

@@ -1,0 +1,65 @@
+// stable_norm against a long double reference, on the float entries whose plain sum of squares
+// underflows (vanishing gradients, denormals) or overflows (exploding ones).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "gradscope/core/norms.hpp"
+#include "gradscope/core/random.hpp"
+
+namespace gradscope {
+namespace {
+
+double reference_norm(const Matrix<float>& m) {
+  long double sum = 0.0L;
+  for (Index i = 0; i < m.size(); ++i) {
+    sum += static_cast<long double>(m.data()[i]) * static_cast<long double>(m.data()[i]);
+  }
+  return static_cast<double>(std::sqrt(sum));
+}
+
+TEST(StableNorm, FloatMatchesLongDoubleAtEveryScale) {
+  Rng rng(12);
+  const Matrix<float> unit = rng.normal_matrix<float>(128, 64);
+  // 1e-25: squares underflow float; 1e-41: the entries themselves are denormal; 1e25: squares
+  // overflow float.
+  for (const float scale : {1.0f, 1e-12f, 1e-25f, 1e-41f, 1e25f}) {
+    SCOPED_TRACE(::testing::Message() << "entries of order " << scale);
+    const Matrix<float> m = unit * scale;
+    const double expected = reference_norm(m);
+    ASSERT_GT(expected, 0.0);
+    // Denormal entries carry only a few significant bits of their own.
+    const double tolerance = scale < 1e-38f ? 1e-2 : 1e-5;
+    EXPECT_NEAR(stable_norm<float>(m) / expected, 1.0, tolerance);
+  }
+}
+
+// Contiguous matrices are reduced as one vector, strided blocks column by column.
+TEST(StableNorm, StridedBlocksAndContiguousCopiesAgree) {
+  Rng rng(13);
+  for (const float scale : {1.0f, 1e-25f}) {
+    const Matrix<float> m = rng.normal_matrix<float>(64, 40) * scale;
+    const Matrix<float> block = m.block(3, 5, 50, 30);
+    EXPECT_NEAR(stable_norm<float>(m.block(3, 5, 50, 30)) / stable_norm<float>(block), 1.0, 1e-6);
+    EXPECT_NEAR(stable_norm<float>(block) / reference_norm(block), 1.0, 1e-5);
+  }
+}
+
+TEST(StableNorm, FloatOfUnevenEntriesKeepsTheSmallOnes) {
+  Matrix<float> m = Matrix<float>::Constant(1000, 1, 1e-30f);
+  m(0) = 3e-29f;
+  EXPECT_NEAR(stable_norm<float>(m) / reference_norm(m), 1.0, 1e-5);
+}
+
+TEST(StableNorm, FloatZeroInfinityAndNaN) {
+  EXPECT_EQ(stable_norm<float>(Matrix<float>::Zero(5, 3)), 0.0);
+  Matrix<float> m = Matrix<float>::Constant(5, 3, 1e-30f);
+  m(2, 1) = std::numeric_limits<float>::infinity();
+  EXPECT_EQ(stable_norm<float>(m), std::numeric_limits<double>::infinity());
+  m(2, 1) = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_TRUE(std::isnan(stable_norm<float>(m)));
+}
+
+}  // namespace
+}  // namespace gradscope

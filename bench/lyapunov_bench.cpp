@@ -58,14 +58,7 @@ struct LyapunovFixture {
 
   LyapunovFixture(Index network_depth, Index network_width)
       : depth(network_depth), width(network_width) {
-    MlpSpec spec;
-    spec.inputs = spec.width = width;
-    spec.outputs = 10;
-    spec.depth = depth;
-    spec.activation = ActivationKind::kTanh;
-    spec.init.scheme = InitScheme::kGaussian;
-    spec.init.sigma_w2 = kSigmaW2;
-    spec.init.sigma_b2 = kSigmaB2;
+    const MlpSpec spec = gaussian_mlp_spec(width, depth, kSigmaW2, kSigmaB2);
     Rng rng(kSeed);
     body = build_mlp<double>(spec, rng);
     x = rng.normal_matrix<double>(width, 1);

@@ -36,15 +36,9 @@ constexpr double kSigmaB2 = 0.05;
 constexpr double kTrainedMse = 0.5;
 
 MlpSpec tanh_spec(double sigma_w2, Index depth, Index width) {
-  MlpSpec spec;
+  MlpSpec spec = gaussian_mlp_spec(width, depth, sigma_w2, kSigmaB2);
   spec.inputs = kInputs;
   spec.outputs = kOutputs;
-  spec.width = width;
-  spec.depth = depth;
-  spec.activation = ActivationKind::kTanh;
-  spec.init.scheme = InitScheme::kGaussian;
-  spec.init.sigma_w2 = sigma_w2;
-  spec.init.sigma_b2 = kSigmaB2;
   return spec;
 }
 

@@ -39,15 +39,9 @@ const std::vector<Net>& nets() {
 // tanh at sigma_w^2 = 1, sigma_b^2 = 0.05 (tests/property/mitigation_claims_test.cpp): the
 // ordered phase of mean-field theory, chi_1 = 0.76 < 1.
 MlpSpec make_spec(Arch arch, Index depth, Index width) {
-  MlpSpec spec;
+  MlpSpec spec = gaussian_mlp_spec(width, depth, 1.0, 0.05);
   spec.inputs = kInputs;
   spec.outputs = kOutputs;
-  spec.width = width;
-  spec.depth = depth;
-  spec.activation = ActivationKind::kTanh;
-  spec.init.scheme = InitScheme::kGaussian;
-  spec.init.sigma_w2 = 1.0;
-  spec.init.sigma_b2 = 0.05;
   if (arch == Arch::kPlainRelu) {
     spec.activation = ActivationKind::kRelu;
     spec.init = InitSpec();

@@ -36,6 +36,18 @@ void validate(const MlpSpec& spec) {
   }
 }
 
+MlpSpec gaussian_mlp_spec(Index width, Index depth, double sigma_w2, double sigma_b2,
+                          ActivationKind activation) {
+  MlpSpec spec;
+  spec.inputs = spec.width = width;
+  spec.depth = depth;
+  spec.activation = activation;
+  spec.init.scheme = InitScheme::kGaussian;
+  spec.init.sigma_w2 = sigma_w2;
+  spec.init.sigma_b2 = sigma_b2;
+  return spec;
+}
+
 namespace {
 
 template <typename Scalar>

@@ -30,14 +30,8 @@ class SpectrumWorkload final : public Workload {
     const auto n = static_cast<std::uint64_t>(kWidth);
     check_fits_in_memory((static_cast<std::uint64_t>(depth_) + 8) * n * n * sizeof(double),
                          fmt::format("a spectrum workload of depth {}", depth_));
-    MlpSpec spec;
-    spec.inputs = spec.width = kWidth;
+    MlpSpec spec = gaussian_mlp_spec(kWidth, depth_ + 1, kSigmaW2, kSigmaB2);
     spec.outputs = 1;
-    spec.depth = depth_ + 1;
-    spec.activation = ActivationKind::kTanh;
-    spec.init.scheme = InitScheme::kGaussian;
-    spec.init.sigma_w2 = kSigmaW2;
-    spec.init.sigma_b2 = kSigmaB2;
     Rng rng(seed_);
     body_ = build_mlp<double>(spec, rng);
     x_ = rng.normal_matrix<double>(kWidth, 1);

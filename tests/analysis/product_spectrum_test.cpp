@@ -122,14 +122,8 @@ TEST(ProductSpectrum, NonNormalMatrixShowsTransientGrowthAndGelfandLimit) {
 // The blocked route against its reference, one QR per factor, on the workload's kind of net: a
 // Gaussian tanh MLP in the ordered phase, whose stretches spread by about 3.5 per factor.
 TEST(ProductSpectrum, BlockedRouteMatchesThePerFactorReference) {
-  MlpSpec spec;
-  spec.inputs = spec.width = 64;
+  MlpSpec spec = gaussian_mlp_spec(64, 201, 1.0, 0.05);
   spec.outputs = 1;
-  spec.depth = 201;
-  spec.activation = ActivationKind::kTanh;
-  spec.init.scheme = InitScheme::kGaussian;
-  spec.init.sigma_w2 = 1.0;
-  spec.init.sigma_b2 = 0.05;
   Rng rng(4);
   const Sequential<double> body = build_mlp<double>(spec, rng);
   const NetworkChain chain(body, rng.normal_matrix<double>(64, 1), 1, 200);

@@ -11,15 +11,9 @@ namespace gradscope {
 namespace {
 
 MlpSpec small_mlp(Index depth, ActivationKind act) {
-  MlpSpec spec;
+  MlpSpec spec = gaussian_mlp_spec(5, depth, 1.5, 0.1, act);
   spec.inputs = 4;
   spec.outputs = 3;
-  spec.width = 5;
-  spec.depth = depth;
-  spec.activation = act;
-  spec.init.scheme = InitScheme::kGaussian;
-  spec.init.sigma_w2 = 1.5;
-  spec.init.sigma_b2 = 0.1;
   return spec;
 }
 

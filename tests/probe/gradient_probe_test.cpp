@@ -14,15 +14,9 @@ namespace gradscope {
 namespace {
 
 MlpSpec spec(Index depth, ActivationKind act) {
-  MlpSpec s;
+  MlpSpec s = gaussian_mlp_spec(8, depth, 1.5, 0.05, act);
   s.inputs = 6;
-  s.width = 8;
   s.outputs = 3;
-  s.depth = depth;
-  s.activation = act;
-  s.init.scheme = InitScheme::kGaussian;
-  s.init.sigma_w2 = 1.5;
-  s.init.sigma_b2 = 0.05;
   return s;
 }
 

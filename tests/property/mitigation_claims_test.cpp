@@ -25,17 +25,7 @@ ProbeResult probe(const MlpSpec& spec, std::uint64_t seed) {
 
 // 200 layers of tanh at sigma_w^2 = 1.0, sigma_b^2 = 0.05: the ordered phase of mean-field
 // theory (chi_1 = 0.76 < 1), so the gradient shrinks by about sqrt(0.76) per layer.
-MlpSpec deep_tanh() {
-  MlpSpec spec;
-  spec.inputs = spec.width = 256;
-  spec.outputs = 10;
-  spec.depth = 200;
-  spec.activation = ActivationKind::kTanh;
-  spec.init.scheme = InitScheme::kGaussian;
-  spec.init.sigma_w2 = 1.0;
-  spec.init.sigma_b2 = 0.05;
-  return spec;
-}
+MlpSpec deep_tanh() { return gaussian_mlp_spec(256, 200, 1.0, 0.05); }
 
 TEST(MitigationClaims, PlainTwoHundredLayerTanhVanishes) {
   for (std::uint64_t seed : kSeeds) {

@@ -55,6 +55,12 @@ struct MlpSpec {
 // Bad-input Error when a size is below 1 or a value is out of range; names the field.
 void validate(const MlpSpec& spec);
 
+// The article's mean-field network: `depth` layers of `width` units (width inputs, 10 outputs
+// unless the caller changes them), Gaussian weights of variance sigma_w2 / fan-in and biases of
+// variance sigma_b2.
+MlpSpec gaussian_mlp_spec(Index width, Index depth, double sigma_w2, double sigma_b2,
+                          ActivationKind activation = ActivationKind::kTanh);
+
 // The run log header's "model" object of an MLP (docs/run-log.md), all but `dtype`.
 nlohmann::json to_json(const MlpSpec& spec);
 

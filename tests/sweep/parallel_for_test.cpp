@@ -20,9 +20,10 @@ TEST(ParallelFor, RunsEveryIndexExactlyOnce) {
   parallel_for(0, 4, [](std::size_t) { FAIL() << "no work"; });
 }
 
-// Tasks after index 3 wait for its failure and then take 20 us each: a worker that kept taking
-// work would reach index 500 within 10 ms, far longer than the failure takes to stop them. (A
-// bare version of this test once raced: one worker ran all 1,000 before the other had started.)
+// Tasks after index 3 wait for its failure and then take 1 ms each: a worker that kept taking
+// work would reach index 500 after half a second, far longer than the failure takes to stop it
+// (microseconds; the test takes about 1 ms). A bare version of this test once raced: one worker
+// ran all 1,000 before the other had started.
 TEST(ParallelFor, RethrowsTheFirstFailureAfterStopping) {
   std::atomic<bool> failed{false};
   std::atomic<int> after{0};
@@ -34,7 +35,7 @@ TEST(ParallelFor, RethrowsTheFirstFailureAfterStopping) {
                               }
                               if (i < 3) return;
                               while (!failed) std::this_thread::yield();
-                              std::this_thread::sleep_for(std::chrono::microseconds(20));
+                              std::this_thread::sleep_for(std::chrono::milliseconds(1));
                               if (i > 500) ++after;
                             }),
                std::runtime_error);

@@ -1,11 +1,12 @@
 // stable_norm against a long double reference, on the float entries whose plain sum of squares
 // underflows (vanishing gradients, denormals) or overflows (exploding ones).
+#include "gradscope/core/norms.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <limits>
 
-#include "gradscope/core/norms.hpp"
 #include "gradscope/core/random.hpp"
 
 namespace gradscope {

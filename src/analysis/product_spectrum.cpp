@@ -8,6 +8,7 @@
 #include "gradscope/core/decompositions.hpp"
 #include "gradscope/core/error.hpp"
 #include "gradscope/core/random.hpp"
+#include "gradscope/core/threads.hpp"
 
 namespace gradscope {
 
@@ -24,6 +25,7 @@ Index checked_block_width(const JacobianChain& chain, Index k, const char* what)
 }
 
 Matrix<double> random_orthonormal(Index rows, Index cols, std::uint64_t seed) {
+  const SingleThreadScope single_thread;  // see reorthonormalise
   Rng rng(seed);
   const Eigen::HouseholderQR<Matrix<double>> qr(rng.normal_matrix<double>(rows, cols));
   return qr.householderQ() * Matrix<double>::Identity(rows, cols);
@@ -73,9 +75,12 @@ class ScaledTriangularProduct {
 };
 
 // Q <- orthonormal basis of z's columns (in order); log_stretch += log |R_ii|; the R factor is
-// handed to `product` when one is given.
+// handed to `product` when one is given. On one thread whatever --threads says: Eigen's QR of
+// widths 64 to 1,024 runs 1.1 to 2.3 times slower on two threads, its panel updates being too
+// small to split (docs/performance.md).
 void reorthonormalise(const Matrix<double>& z, Matrix<double>& q, std::vector<double>& log_stretch,
                       ScaledTriangularProduct* product = nullptr) {
+  const SingleThreadScope single_thread;
   const Eigen::HouseholderQR<Matrix<double>> qr(z);
   const Index k = z.cols();
   for (Index i = 0; i < k; ++i) {

@@ -4,6 +4,9 @@
 // use them, on one thread and on two.
 #include <gtest/gtest.h>
 
+#include <future>
+#include <thread>
+
 #include "gradscope/core/columns.hpp"
 #include "gradscope/core/error.hpp"
 #include "gradscope/core/random.hpp"
@@ -89,6 +92,27 @@ TEST(Kernels, ColumnKernelsAgreeWithEigensExpressions) {
   EXPECT_EQ(out, bias.replicate(1, 5));
   EXPECT_THROW(add_column_sum<float>(m, sum.topRows(3)), Error);
   EXPECT_THROW(fill_columns<double>(out, m.cast<double>().leftCols(1)), Error);
+}
+
+// The spectra run their QRs in this scope while the products around them use --threads; a scope
+// on one thread must not reach another thread, and must give the count back when it ends.
+TEST(Kernels, SingleThreadScopeLowersOnlyTheCallingThreadsCount) {
+  set_thread_count(2);
+  std::promise<void> scope_open;
+  std::promise<int> seen_by_other;
+  std::jthread other([&] {
+    set_thread_count(2);
+    scope_open.get_future().wait();
+    seen_by_other.set_value(thread_count());
+  });
+  {
+    const SingleThreadScope single_thread;
+    EXPECT_EQ(thread_count(), 1);
+    scope_open.set_value();
+    EXPECT_EQ(seen_by_other.get_future().get(), 2);
+  }
+  EXPECT_EQ(thread_count(), 2);
+  set_thread_count(1);
 }
 
 TEST(Kernels, ThreadCountBelowOneIsBadInput) {

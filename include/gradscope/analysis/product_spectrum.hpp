@@ -52,8 +52,9 @@ LyapunovSpectrum lyapunov_spectrum(const JacobianChain& chain, Index k, std::uin
 // factor); a block that spread more than e^6 beyond that is done again, half as long, since one
 // uneven factor can stretch far more than the average. Agrees with lyapunov_spectrum, its
 // reference, to 1e-5 per exponent (tests/analysis: 3e-6 measured).
+inline constexpr double kDefaultMaxBlockLogSpread = 24.0;
 LyapunovSpectrum lyapunov_spectrum_blocked(const JacobianChain& chain, Index k, std::uint64_t seed,
-                                           double max_block_log_spread = 24.0,
+                                           double max_block_log_spread = kDefaultMaxBlockLogSpread,
                                            const ChainProgress& progress = {});
 
 struct ProductSingularValues {

@@ -1,6 +1,9 @@
 // How many threads gradscope's matrix products use. Eigen splits a large product over OpenMP
 // threads; everything else runs on the calling thread. The gradscope executable starts with 1
 // (a sweep or a test suite already runs one process per core) and takes --threads N.
+//
+// The count belongs to the calling thread (OpenMP keeps it per thread), so a scope that lowers it
+// does not change what other threads use.
 #pragma once
 
 namespace gradscope {
@@ -8,5 +11,18 @@ namespace gradscope {
 // n >= 1; bad-input Error otherwise.
 void set_thread_count(int n);
 int thread_count();
+
+// The calling thread's products run on one thread until the scope ends, then on as many as
+// before. For work made of products too small to split, such as the panel updates of a QR.
+class SingleThreadScope {
+ public:
+  SingleThreadScope();
+  ~SingleThreadScope();
+  SingleThreadScope(const SingleThreadScope&) = delete;
+  SingleThreadScope& operator=(const SingleThreadScope&) = delete;
+
+ private:
+  int saved_;
+};
 
 }  // namespace gradscope

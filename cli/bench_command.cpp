@@ -8,8 +8,10 @@
 #include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "command.hpp"
+#include "gradscope/core/statistics.hpp"
 #include "gradscope/core/threads.hpp"
 #include "gradscope/workloads/workload.hpp"
 #include "progress.hpp"
@@ -47,10 +49,8 @@ Timing time_runs(Workload& workload, const BenchOptions& options, const std::str
     progress.update(++done);
   }
   progress.finish();
-  std::sort(ms.begin(), ms.end());
-  const std::size_t n = ms.size();
-  const double median = n % 2 == 1 ? ms[n / 2] : 0.5 * (ms[n / 2 - 1] + ms[n / 2]);
-  return {median, ms.front()};
+  const double fastest = *std::min_element(ms.begin(), ms.end());
+  return {median(std::move(ms)), fastest};
 }
 
 long max_rss_kb() {

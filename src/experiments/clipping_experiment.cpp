@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
+#include "gradscope/core/statistics.hpp"
 #include "gradscope/experiments/figure.hpp"
 #include "gradscope/experiments/registry.hpp"
 #include "gradscope/model/recurrent_model.hpp"
@@ -103,9 +105,7 @@ double median_grad_norm(const std::vector<StepRecord>& records) {
   for (const StepRecord& r : records) {
     if (std::isfinite(r.grad_norm)) norms.push_back(r.grad_norm);
   }
-  if (norms.empty()) return std::numeric_limits<double>::quiet_NaN();
-  std::nth_element(norms.begin(), norms.begin() + static_cast<long>(norms.size() / 2), norms.end());
-  return norms[norms.size() / 2];
+  return median(std::move(norms));
 }
 
 class ClippingExperiment final : public Experiment {

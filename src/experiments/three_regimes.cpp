@@ -2,31 +2,12 @@
 
 #include <cmath>
 
+#include "gradscope/core/statistics.hpp"
 #include "gradscope/model/mlp.hpp"
 #include "gradscope/nn/mse_loss.hpp"
 #include "gradscope/probe/probe_once.hpp"
 
 namespace gradscope {
-
-namespace {
-
-double least_squares_slope(const std::vector<double>& values) {
-  const double n = static_cast<double>(values.size());
-  if (values.size() < 2) return 0.0;
-  double mean_x = (n + 1.0) / 2.0;
-  double mean_y = 0.0;
-  for (double v : values) mean_y += v / n;
-  double sxy = 0.0;
-  double sxx = 0.0;
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    const double dx = static_cast<double>(i + 1) - mean_x;
-    sxy += dx * (values[i] - mean_y);
-    sxx += dx * dx;
-  }
-  return sxy / sxx;
-}
-
-}  // namespace
 
 std::vector<RegimeProfile> three_regimes(const ThreeRegimesSpec& spec) {
   std::vector<RegimeProfile> profiles;
@@ -50,10 +31,12 @@ std::vector<RegimeProfile> three_regimes(const ThreeRegimesSpec& spec) {
 
     RegimeProfile profile;
     profile.rho = rho;
+    std::vector<double> layer_number;
     for (const LayerRecord& layer : result.layers) {
+      layer_number.push_back(static_cast<double>(layer_number.size() + 1));
       profile.log10_grad_norm.push_back(std::log10(layer.grad_norm));
     }
-    profile.slope = least_squares_slope(profile.log10_grad_norm);
+    profile.slope = fit_line(layer_number, profile.log10_grad_norm).slope;
     profile.expected_slope = -std::log10(rho);
     profiles.push_back(std::move(profile));
   }

@@ -8,19 +8,10 @@
 #include <string_view>
 #include <vector>
 
+#include "gradscope/core/statistics.hpp"
 #include "gradscope/probe/run_log_reader.hpp"
 
 namespace gradscope::doctor {
-
-// Median of the values (NaN for none); takes a copy because it reorders.
-double median(std::vector<double> values);
-
-// Least-squares line y = slope x + intercept.
-struct LineFit {
-  double slope = 0.0;
-  double intercept = 0.0;
-};
-LineFit fit_line(const std::vector<double>& x, const std::vector<double>& y);
 
 // A value that is present, finite and > 0 (log10 is defined).
 bool positive(const std::optional<double>& value);

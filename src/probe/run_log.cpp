@@ -1,29 +1,15 @@
 #include "gradscope/probe/run_log.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
+#include <fmt/format.h>
 
-#include <cerrno>
 #include <cmath>
-#include <cstring>
-
-#include "gradscope/core/append_line.hpp"
-#include "gradscope/core/error.hpp"
 
 namespace gradscope {
 
-RunLogWriter::RunLogWriter(const std::string& path) : path_(path) {
-  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd_ < 0) throw_bad_input("{}: cannot create run log: {}", path, std::strerror(errno));
-}
+RunLogWriter::RunLogWriter(const std::string& path)
+    : file_(path, /*keep_bytes=*/0, fmt::format("{}: run log", path)) {}
 
-RunLogWriter::~RunLogWriter() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
-void RunLogWriter::write(const nlohmann::json& record) {
-  append_line(fd_, record.dump(), fmt::format("{}: cannot write run log", path_));
-}
+void RunLogWriter::write(const nlohmann::json& record) { file_.append(record.dump()); }
 
 nlohmann::json finite_or_null(double value) {
   return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);

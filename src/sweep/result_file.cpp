@@ -1,15 +1,11 @@
 #include "gradscope/sweep/result_file.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
+#include <fmt/format.h>
 
-#include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <map>
 #include <sstream>
 
-#include "gradscope/core/append_line.hpp"
 #include "gradscope/core/error.hpp"
 #include "gradscope/experiments/run_directory.hpp"
 
@@ -106,25 +102,9 @@ std::vector<bool> completed_points(const ResultFile& file, const std::filesystem
 }
 
 ResultAppender::ResultAppender(const std::filesystem::path& path, std::size_t keep_bytes)
-    : path_(path.string()) {
-  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-  if (fd_ < 0) throw_bad_input("--out {}: cannot open: {}", path_, std::strerror(errno));
-  if (::ftruncate(fd_, static_cast<off_t>(keep_bytes)) != 0 || ::lseek(fd_, 0, SEEK_END) < 0) {
-    const int error = errno;
-    ::close(fd_);
-    fd_ = -1;
-    throw Error(ErrorKind::kRuntime, fmt::format("--out {}: cannot prepare for appending: {}",
-                                                 path_, std::strerror(error)));
-  }
-}
+    : file_(path.string(), keep_bytes, fmt::format("--out {}", path.string())) {}
 
-ResultAppender::~ResultAppender() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
-void ResultAppender::append(const ordered_json& record) {
-  append_line(fd_, record.dump(), fmt::format("--out {}: cannot write", path_));
-}
+void ResultAppender::append(const ordered_json& record) { file_.append(record.dump()); }
 
 void write_sorted_results(const std::filesystem::path& path,
                           const std::vector<ordered_json>& records) {

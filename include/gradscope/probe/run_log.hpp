@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "gradscope/core/line_appender.hpp"
 #include "gradscope/probe/step_record.hpp"
 
 namespace gradscope {
@@ -19,16 +20,12 @@ class RunLogWriter {
  public:
   // Creates or truncates `path`; bad-input Error naming the path if it cannot.
   explicit RunLogWriter(const std::string& path);
-  ~RunLogWriter();
-  RunLogWriter(const RunLogWriter&) = delete;
-  RunLogWriter& operator=(const RunLogWriter&) = delete;
 
   void write(const nlohmann::json& record);
-  const std::string& path() const { return path_; }
+  const std::string& path() const { return file_.path(); }
 
  private:
-  std::string path_;
-  int fd_ = -1;
+  LineAppender file_;
 };
 
 nlohmann::json to_json(const LayerRecord& record);

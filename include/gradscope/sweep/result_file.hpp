@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "gradscope/core/line_appender.hpp"
 #include "gradscope/sweep/sweep_point.hpp"
 
 namespace gradscope {
@@ -50,14 +51,10 @@ std::vector<bool> completed_points(const ResultFile& file, const std::filesystem
 class ResultAppender {
  public:
   ResultAppender(const std::filesystem::path& path, std::size_t keep_bytes);
-  ~ResultAppender();
-  ResultAppender(const ResultAppender&) = delete;
-  ResultAppender& operator=(const ResultAppender&) = delete;
   void append(const nlohmann::ordered_json& record);
 
  private:
-  std::string path_;
-  int fd_ = -1;
+  LineAppender file_;
 };
 
 // Rewrites `path` atomically (temporary file + rename) with one record per point in point

@@ -7,7 +7,7 @@
 namespace gradscope {
 
 RunLogWriter::RunLogWriter(const std::string& path)
-    : file_(path, /*keep_bytes=*/0, fmt::format("{}: run log", path)) {}
+    : file_(path, /*keep_bytes=*/0, fmt::format("run log {}", path)) {}
 
 void RunLogWriter::write(const nlohmann::json& record) { file_.append(record.dump()); }
 

@@ -21,6 +21,9 @@ packages=(
   # OpenBLAS for PyTorch in bench/compare (without it PyTorch falls back to the reference BLAS and
   # the comparison means nothing); its headers for bench/gemm_bench (Eigen's product against it).
   libopenblas0-openmp libopenblas-openmp-dev
+  # LAPACK's C interface, for eigenvalues and singular values (dgeev, dgesdd: 11 and 3 times
+  # Eigen's EigenSolver and BDCSVD on a 256 x 256); it calls the LAPACK that OpenBLAS carries.
+  liblapacke-dev
   chromium           # the report's browser test: headless Chromium driven by playwright-core
   # gradscope sweep across MPI ranks (mpirun -np N gradscope sweep ...) and its test: Debian's
   # Open MPI. Optional at build time (CMake finds it or builds without MPI); CI installs it.

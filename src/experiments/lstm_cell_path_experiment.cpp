@@ -8,7 +8,7 @@
 
 #include <cmath>
 
-#include "gradscope/core/decompositions.hpp"
+#include "gradscope/core/dense_spectra.hpp"
 #include "gradscope/core/error.hpp"
 #include "gradscope/experiments/figure.hpp"
 #include "gradscope/experiments/registry.hpp"
@@ -24,10 +24,7 @@ constexpr Index kProductSteps = 200;
 // The per-step spectral norm ||M_t||_2 is taken at every kNormStride-th step (an SVD each).
 constexpr Index kNormStride = 10;
 
-double spectral_norm(const Matrix<double>& m) {
-  Eigen::JacobiSVD<Matrix<double>> svd(m);
-  return svd.singularValues()(0);
-}
+double spectral_norm(const Matrix<double>& m) { return singular_values(m)(0); }
 
 struct CellPathPoint {
   double forget_bias = 0.0;

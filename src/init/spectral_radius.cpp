@@ -3,7 +3,7 @@
 #include <cmath>
 #include <limits>
 
-#include "gradscope/core/decompositions.hpp"
+#include "gradscope/core/dense_spectra.hpp"
 #include "gradscope/core/error.hpp"
 
 namespace gradscope {
@@ -18,11 +18,7 @@ double spectral_radius(const Matrix<Scalar>& m) {
   if (!a.allFinite()) return std::numeric_limits<double>::quiet_NaN();
   // Eigenvalues only: a general (non-symmetric) W has complex ones, and for a non-normal W the
   // radius can be far below the largest singular value, which is why we do not use the SVD.
-  const Eigen::EigenSolver<Matrix<double>> solver(a, /*computeEigenvectors=*/false);
-  GRADSCOPE_CHECK(solver.info() == Eigen::Success,
-                  "spectral radius: eigenvalue iteration did not converge for a {}x{} matrix",
-                  m.rows(), m.cols());
-  return solver.eigenvalues().cwiseAbs().maxCoeff();
+  return eigenvalues(a).cwiseAbs().maxCoeff();
 }
 
 template <typename Scalar>

@@ -121,6 +121,13 @@ void register_bench_command(CLI::App& root, CommandTable& commands) {
   sub->add_option("--depth", options->workload_options.depth,
                   "mlp: weight layers (default 50); spectrum: layers (default 100)")
       ->check(CLI::PositiveNumber);
+  sub->add_option("--width", options->workload_options.width,
+                  "mlp, spectrum: units per layer (default 256); rnn, lstm, gru: hidden units "
+                  "(default 128)")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--batch", options->workload_options.batch,
+                  "mlp: batch (default 128); rnn, lstm, gru: batch (default 64)")
+      ->check(CLI::PositiveNumber);
   sub->add_option("--steps", options->workload_options.steps,
                   "rnn, lstm, gru: sequence length T (default 200)")
       ->check(CLI::PositiveNumber);

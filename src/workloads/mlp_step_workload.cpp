@@ -19,9 +19,9 @@ namespace gradscope {
 namespace {
 
 constexpr Index kDefaultDepth = 50;
-constexpr Index kWidth = 256;
+constexpr Index kDefaultWidth = 256;
 constexpr Index kOutputs = 10;
-constexpr Index kBatch = 128;
+constexpr Index kDefaultBatch = 128;
 
 // ||dL/dW|| of every Dense layer, taken as the backward pass leaves it, still in cache: what the
 // gradient probe does, without the probe's other records.
@@ -50,21 +50,25 @@ class WeightGradNorms final : public BackwardObserver<float> {
 
 class MlpStepWorkload final : public Workload {
  public:
-  explicit MlpStepWorkload(const WorkloadOptions& options) : sgd_(workload_sgd_spec()) {
-    spec_.inputs = spec_.width = kWidth;
+  explicit MlpStepWorkload(const WorkloadOptions& options)
+      : batch_(options.batch > 0 ? options.batch : kDefaultBatch), sgd_(workload_sgd_spec()) {
+    spec_.inputs = spec_.width = options.width > 0 ? options.width : kDefaultWidth;
     spec_.outputs = kOutputs;
     spec_.depth = options.depth > 0 ? options.depth : kDefaultDepth;
     spec_.activation = ActivationKind::kTanh;
-    check_fits_in_memory(estimate_training_bytes(spec_, kBatch, sizeof(float)),
-                         fmt::format("an mlp workload of depth {}", spec_.depth));
+    check_fits_in_memory(estimate_training_bytes(spec_, batch_, sizeof(float)),
+                         fmt::format("an mlp workload of depth {}, width {}, batch {}", spec_.depth,
+                                     spec_.width, batch_));
     Rng rng(options.seed);
     network_ = Network<float>(build_mlp<float>(spec_, rng));
-    x_ = rng.normal_matrix<float>(kWidth, kBatch);
-    targets_.values = rng.normal_matrix<float>(kOutputs, kBatch);
+    x_ = rng.normal_matrix<float>(spec_.width, batch_);
+    targets_.values = rng.normal_matrix<float>(kOutputs, batch_);
     params_ = network_.params();
     // Forward, dL/dx and dL/dW: three products of (out x in) by (in x batch) per layer.
     for (const Param<float>& p : params_) {
-      if (!p.vector) flops_ += 6.0 * static_cast<double>(p.value->size()) * kBatch;
+      if (!p.vector) {
+        flops_ += 6.0 * static_cast<double>(p.value->size()) * static_cast<double>(batch_);
+      }
     }
     grad_norms_ = std::make_unique<WeightGradNorms>(network_.body());
   }
@@ -81,7 +85,8 @@ class MlpStepWorkload final : public Workload {
   double flops() const override { return flops_; }
 
   nlohmann::json parameters() const override {
-    return {{"depth", spec_.depth}, {"width", kWidth}, {"batch", kBatch}, {"dtype", "float32"}};
+    return {
+        {"depth", spec_.depth}, {"width", spec_.width}, {"batch", batch_}, {"dtype", "float32"}};
   }
 
   nlohmann::json result() const override {
@@ -91,6 +96,7 @@ class MlpStepWorkload final : public Workload {
   }
 
  private:
+  Index batch_;
   MlpSpec spec_;
   Network<float> network_;
   Sgd<float> sgd_;

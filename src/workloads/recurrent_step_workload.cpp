@@ -18,9 +18,9 @@ namespace gradscope {
 namespace {
 
 constexpr Index kInputs = 2;
-constexpr Index kHidden = 128;
+constexpr Index kDefaultHidden = 128;
 constexpr Index kDefaultSteps = 200;
-constexpr Index kBatch = 64;
+constexpr Index kDefaultBatch = 64;
 constexpr double kClipNorm = 1.0;
 
 class StepNormRecorder final : public TimeStepObserver<float> {
@@ -32,11 +32,24 @@ class StepNormRecorder final : public TimeStepObserver<float> {
   std::vector<double> norms;
 };
 
-RecurrentSpec recurrent_spec(CellKind cell) {
+// The sizes the options ask for, the defaults where they say 0.
+struct RecurrentSizes {
+  Index hidden;
+  Index batch;
+  Index steps;
+};
+
+RecurrentSizes recurrent_sizes(const WorkloadOptions& options) {
+  return {options.width > 0 ? options.width : kDefaultHidden,
+          options.batch > 0 ? options.batch : kDefaultBatch,
+          options.steps > 0 ? options.steps : kDefaultSteps};
+}
+
+RecurrentSpec recurrent_spec(CellKind cell, Index hidden) {
   RecurrentSpec spec;
   spec.cell = cell;
   spec.inputs = kInputs;
-  spec.hidden = kHidden;
+  spec.hidden = hidden;
   spec.outputs = 1;
   spec.head = HeadPlacement::kLastStep;
   return spec;
@@ -46,19 +59,19 @@ class RecurrentStepWorkload final : public Workload {
  public:
   RecurrentStepWorkload(CellKind cell, const WorkloadOptions& options, Rng rng)
       : cell_(cell),
-        steps_(options.steps > 0 ? options.steps : kDefaultSteps),
-        model_(recurrent_spec(cell), rng),
+        sizes_(recurrent_sizes(options)),
+        model_(recurrent_spec(cell, sizes_.hidden), rng),
         sgd_(workload_sgd_spec()),
-        recorder_(steps_),
+        recorder_(sizes_.steps),
         per_step_grad_(options.per_step_grad) {
-    x_ = rng.normal_matrix<float>(kInputs, steps_ * kBatch);
-    targets_.values = rng.normal_matrix<float>(1, kBatch);
+    x_ = rng.normal_matrix<float>(kInputs, sizes_.steps * sizes_.batch);
+    targets_.values = rng.normal_matrix<float>(1, sizes_.batch);
     params_ = model_.params();
   }
 
   void run() override {
     model_.zero_grad();
-    const Matrix<float>& out = model_.forward(x_, kBatch);
+    const Matrix<float>& out = model_.forward(x_, sizes_.batch);
     doutput_.resize(out.rows(), out.cols());
     loss_ = MseLoss<float>().evaluate(out, targets_, doutput_);
     model_.backward(doutput_, per_step_grad_ ? &recorder_ : nullptr);
@@ -70,12 +83,15 @@ class RecurrentStepWorkload final : public Workload {
   // (dL/dh_{t-1}, dL/dx and the weight gradients).
   double flops() const override {
     const double gates = static_cast<double>(gate_count(cell_));
-    return 6.0 * gates * kHidden * (kHidden + kInputs) * kBatch * static_cast<double>(steps_);
+    const auto hidden = static_cast<double>(sizes_.hidden);
+    return 6.0 * gates * hidden * (hidden + kInputs) * static_cast<double>(sizes_.batch) *
+           static_cast<double>(sizes_.steps);
   }
 
   nlohmann::json parameters() const override {
-    return {{"cell", cell_name(cell_)}, {"hidden", kHidden}, {"steps", steps_},
-            {"batch", kBatch},          {"inputs", kInputs}, {"per_step_grad", per_step_grad_},
+    return {{"cell", cell_name(cell_)}, {"hidden", sizes_.hidden},
+            {"steps", sizes_.steps},    {"batch", sizes_.batch},
+            {"inputs", kInputs},        {"per_step_grad", per_step_grad_},
             {"dtype", "float32"}};
   }
 
@@ -90,7 +106,7 @@ class RecurrentStepWorkload final : public Workload {
 
  private:
   CellKind cell_;
-  Index steps_;
+  RecurrentSizes sizes_;
   RecurrentModel<float> model_;
   Sgd<float> sgd_;
   StepNormRecorder recorder_;
@@ -107,9 +123,11 @@ class RecurrentStepWorkload final : public Workload {
 
 std::unique_ptr<Workload> make_recurrent_step_workload(CellKind cell,
                                                        const WorkloadOptions& options) {
-  const Index steps = options.steps > 0 ? options.steps : kDefaultSteps;
-  check_fits_in_memory(estimate_training_bytes(recurrent_spec(cell), steps, kBatch, sizeof(float)),
-                       fmt::format("a {} workload of {} steps", cell_name(cell), steps));
+  const RecurrentSizes sizes = recurrent_sizes(options);
+  check_fits_in_memory(estimate_training_bytes(recurrent_spec(cell, sizes.hidden), sizes.steps,
+                                               sizes.batch, sizeof(float)),
+                       fmt::format("a {} workload of {} steps, hidden {}, batch {}",
+                                   cell_name(cell), sizes.steps, sizes.hidden, sizes.batch));
   return std::make_unique<RecurrentStepWorkload>(cell, options, Rng(options.seed));
 }
 

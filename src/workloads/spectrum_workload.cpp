@@ -17,24 +17,26 @@ namespace gradscope {
 namespace {
 
 constexpr Index kDefaultDepth = 100;
-constexpr Index kWidth = 256;
+constexpr Index kDefaultWidth = 256;
 constexpr double kSigmaW2 = 1.0;
 constexpr double kSigmaB2 = 0.05;
 
 class SpectrumWorkload final : public Workload {
  public:
   explicit SpectrumWorkload(const WorkloadOptions& options)
-      : depth_(options.depth > 0 ? options.depth : kDefaultDepth), seed_(options.seed) {
+      : depth_(options.depth > 0 ? options.depth : kDefaultDepth),
+        width_(options.width > 0 ? options.width : kDefaultWidth),
+        seed_(options.seed) {
     // depth hidden layers and a head that the chain leaves out, as PyTorch's side has them.
     // The weights, plus a few n x n blocks of the route.
-    const auto n = static_cast<std::uint64_t>(kWidth);
+    const auto n = static_cast<std::uint64_t>(width_);
     check_fits_in_memory((static_cast<std::uint64_t>(depth_) + 8) * n * n * sizeof(double),
-                         fmt::format("a spectrum workload of depth {}", depth_));
-    MlpSpec spec = gaussian_mlp_spec(kWidth, depth_ + 1, kSigmaW2, kSigmaB2);
+                         fmt::format("a spectrum workload of depth {}, width {}", depth_, width_));
+    MlpSpec spec = gaussian_mlp_spec(width_, depth_ + 1, kSigmaW2, kSigmaB2);
     spec.outputs = 1;
     Rng rng(seed_);
     body_ = build_mlp<double>(spec, rng);
-    x_ = rng.normal_matrix<double>(kWidth, 1);
+    x_ = rng.normal_matrix<double>(width_, 1);
   }
 
   void run() override {
@@ -44,13 +46,13 @@ class SpectrumWorkload final : public Workload {
 
   // The explicit product's matrix products, the yardstick both sides are measured against.
   double flops() const override {
-    const double n = kWidth;
+    const auto n = static_cast<double>(width_);
     return 2.0 * n * n * n * static_cast<double>(depth_);
   }
 
   nlohmann::json parameters() const override {
     return {{"depth", depth_},
-            {"width", kWidth},
+            {"width", width_},
             {"sigma_w2", kSigmaW2},
             {"sigma_b2", kSigmaB2},
             {"dtype", "float64"}};
@@ -72,6 +74,7 @@ class SpectrumWorkload final : public Workload {
 
  private:
   Index depth_;
+  Index width_;
   std::uint64_t seed_;
   Sequential<double> body_;
   Matrix<double> x_;

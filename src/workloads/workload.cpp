@@ -18,6 +18,14 @@ void check_options(std::string_view name, const WorkloadOptions& options) {
     throw_bad_input("{} workload: depth applies to mlp and spectrum only", name);
   }
   if (options.depth < 0) throw_bad_input("{} workload: depth must be positive", name);
+  if (options.width != 0 && name == "gemm") {
+    throw_bad_input("{} workload: width applies to mlp, spectrum, rnn, lstm and gru only", name);
+  }
+  if (options.width < 0) throw_bad_input("{} workload: width must be positive", name);
+  if (options.batch != 0 && name != "mlp" && !is_recurrent(name)) {
+    throw_bad_input("{} workload: batch applies to mlp, rnn, lstm and gru only", name);
+  }
+  if (options.batch < 0) throw_bad_input("{} workload: batch must be positive", name);
   if (options.steps != 0 && !is_recurrent(name)) {
     throw_bad_input("{} workload: steps apply to rnn, lstm and gru only", name);
   }

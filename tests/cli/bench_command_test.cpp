@@ -54,6 +54,26 @@ TEST(BenchCommand, MlpStepCountsThreeProductsPerLayer) {
   EXPECT_GT(line["result"]["first_layer_grad_norm"].get<double>(), 0.0);
 }
 
+// --width and --batch, for measuring how the cost grows: the sizes reach the model and the FLOP
+// count follows them.
+TEST(BenchCommand, WidthAndBatchResizeTheWorkloads) {
+  const nlohmann::json mlp = bench("mlp --depth 3 --width 64 --batch 32 --reps 1 --warmup 0");
+  EXPECT_EQ(mlp["width"], 64);
+  EXPECT_EQ(mlp["batch"], 32);
+  EXPECT_DOUBLE_EQ(mlp["flops"].get<double>(), 6.0 * 32 * (2 * 64 * 64 + 64 * 10));
+  EXPECT_TRUE(std::isfinite(mlp["result"]["loss"].get<double>()));
+
+  const nlohmann::json gru = bench("gru --steps 5 --width 32 --batch 8 --reps 1 --warmup 0");
+  EXPECT_EQ(gru["hidden"], 32);
+  EXPECT_EQ(gru["batch"], 8);
+  EXPECT_DOUBLE_EQ(gru["flops"].get<double>(), 6.0 * 3 * 32 * 34 * 8 * 5);
+
+  const nlohmann::json spectrum = bench("spectrum --depth 4 --width 48 --reps 1 --warmup 0");
+  EXPECT_EQ(spectrum["width"], 48);
+  EXPECT_EQ(spectrum["result"]["exponents"].size(), 48u);
+  EXPECT_DOUBLE_EQ(spectrum["flops"].get<double>(), 2.0 * 48 * 48 * 48 * 4);
+}
+
 TEST(BenchCommand, ThreadsAreSetForTheWholeProcess) {
   EXPECT_EQ(bench("mlp --depth 2 --reps 1 --threads 2")["threads"], 2);
   EXPECT_EQ(bench("gemm --size 64 --reps 1")["threads"], 1);
@@ -100,11 +120,14 @@ TEST(BenchCommand, GemmMeasuresTheSizeAskedFor) {
 }
 
 TEST(BenchCommand, BadRequestsSayWhatIsWrongInOneLine) {
-  for (const char* args : {"bench mlp --steps 5", "bench gemm --per-step-grad", "bench nope",
-                           "bench lstm --depth 3", "bench mlp --reps 0", "bench mlp --threads 0",
-                           // sizes that cannot fit: refused before anything is allocated
-                           "bench mlp --depth 100000000", "bench gemm --size 10000000",
-                           "bench lstm --steps 1000000000", "bench spectrum --depth 1000000000"}) {
+  for (const char* args :
+       {"bench mlp --steps 5", "bench gemm --per-step-grad", "bench nope", "bench lstm --depth 3",
+        "bench mlp --reps 0", "bench mlp --threads 0", "bench gemm --width 64",
+        "bench spectrum --batch 4", "bench mlp --width 0", "bench lstm --batch -3",
+        // sizes that cannot fit: refused before anything is allocated
+        "bench mlp --depth 100000000", "bench gemm --size 10000000",
+        "bench lstm --steps 1000000000", "bench spectrum --depth 1000000000",
+        "bench mlp --width 10000000", "bench rnn --batch 100000000000"}) {
     const testing::ShellResult r = gradscope(args);
     EXPECT_EQ(r.exit_code, 2) << args;
     EXPECT_TRUE(r.out.empty()) << args;

@@ -1,6 +1,8 @@
 // The article's workloads as timed jobs: what `gradscope bench` measures and bench/compare sets
 // against PyTorch (bench/torch_workloads.py does the same jobs the way a PyTorch user writes
 // them). A workload builds its model and data once; run() is one repetition, the part timed.
+// The sizes below are the defaults, the ones compared; WorkloadOptions changes them, for
+// measuring how the cost grows.
 //
 //   mlp       one training step of a tanh MLP (depth 50, width 256, batch 128, float32): forward,
 //             MSE, backward, per-layer gradient norms, SGD update
@@ -25,9 +27,12 @@
 
 namespace gradscope {
 
+// 0 = the workload's default, for every size.
 struct WorkloadOptions {
-  Index depth = 0;  // mlp, spectrum; 0 = the workload's default
-  Index steps = 0;  // rnn, lstm, gru; 0 = the default T
+  Index depth = 0;  // mlp, spectrum
+  Index width = 0;  // mlp, spectrum: units per layer (256); rnn, lstm, gru: hidden units (128)
+  Index batch = 0;  // mlp (128); rnn, lstm, gru (64)
+  Index steps = 0;  // rnn, lstm, gru: T (200)
   Index size = 0;   // gemm; required
   bool per_step_grad = false;
   std::uint64_t seed = 0;

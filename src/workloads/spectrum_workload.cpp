@@ -2,6 +2,7 @@
 // ordered phase (sigma_w^2 = 1, sigma_b^2 = 0.05), in float64.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
@@ -28,9 +29,11 @@ class SpectrumWorkload final : public Workload {
         width_(options.width > 0 ? options.width : kDefaultWidth),
         seed_(options.seed) {
     // depth hidden layers and a head that the chain leaves out, as PyTorch's side has them.
-    // The weights, plus a few n x n blocks of the route.
-    const auto n = static_cast<std::uint64_t>(width_);
-    check_fits_in_memory((static_cast<std::uint64_t>(depth_) + 8) * n * n * sizeof(double),
+    // The weights, plus a few n x n blocks of the route; counted in double, which no width
+    // overflows.
+    const auto n = static_cast<double>(width_);
+    const double bytes = (static_cast<double>(depth_) + 8.0) * n * n * sizeof(double);
+    check_fits_in_memory(static_cast<std::uint64_t>(std::min(bytes, 1.8e19)),
                          fmt::format("a spectrum workload of depth {}, width {}", depth_, width_));
     MlpSpec spec = gaussian_mlp_spec(width_, depth_ + 1, kSigmaW2, kSigmaB2);
     spec.outputs = 1;

@@ -127,7 +127,8 @@ TEST(BenchCommand, BadRequestsSayWhatIsWrongInOneLine) {
         // sizes that cannot fit: refused before anything is allocated
         "bench mlp --depth 100000000", "bench gemm --size 10000000",
         "bench lstm --steps 1000000000", "bench spectrum --depth 1000000000",
-        "bench mlp --width 10000000", "bench rnn --batch 100000000000"}) {
+        "bench mlp --width 10000000", "bench rnn --batch 100000000000",
+        "bench spectrum --width 5000000000"}) {
     const testing::ShellResult r = gradscope(args);
     EXPECT_EQ(r.exit_code, 2) << args;
     EXPECT_TRUE(r.out.empty()) << args;

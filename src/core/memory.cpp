@@ -1,5 +1,6 @@
 #include "gradscope/core/memory.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -17,6 +18,11 @@ std::uint64_t available_memory_bytes() {
     if (fields >> key >> kib && key == "MemAvailable:") return kib * 1024;
   }
   return 0;
+}
+
+std::uint64_t saturating_bytes(double bytes) {
+  constexpr double kMax = 1.8e19;  // just below 2^64
+  return static_cast<std::uint64_t>(std::min(bytes, kMax));
 }
 
 void check_fits_in_memory(std::uint64_t bytes, const std::string& what) {

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "gradscope/core/error.hpp"
+#include "gradscope/core/memory.hpp"
 #include "gradscope/init/spectral_radius.hpp"
 #include "gradscope/nn/batch_norm.hpp"
 #include "gradscope/nn/dense.hpp"
@@ -182,8 +183,7 @@ std::uint64_t estimate_training_bytes(const MlpSpec& spec, Index batch, std::siz
   // units: pre-activation, activation and two gradient buffers per sample
   const double total =
       (5.0 * params + 4.0 * units * static_cast<double>(batch)) * static_cast<double>(scalar_bytes);
-  constexpr double kMax = 1.8e19;  // just below 2^64
-  return static_cast<std::uint64_t>(std::min(total, kMax));
+  return saturating_bytes(total);
 }
 
 template Sequential<float> build_mlp<float>(const MlpSpec&, Rng&);

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "gradscope/core/error.hpp"
+#include "gradscope/core/memory.hpp"
 #include "gradscope/rnn/recurrent_init.hpp"
 
 namespace gradscope {
@@ -75,7 +76,7 @@ std::uint64_t estimate_training_bytes(const RecurrentSpec& spec, Index steps, In
   const double total =
       (5.0 * params + per_step * static_cast<double>(steps) * static_cast<double>(batch)) *
       static_cast<double>(scalar_bytes);
-  return static_cast<std::uint64_t>(std::min(total, 1.8e19));
+  return saturating_bytes(total);
 }
 
 template <typename Scalar>

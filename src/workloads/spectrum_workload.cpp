@@ -2,7 +2,6 @@
 // ordered phase (sigma_w^2 = 1, sigma_b^2 = 0.05), in float64.
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
@@ -33,7 +32,7 @@ class SpectrumWorkload final : public Workload {
     // overflows.
     const auto n = static_cast<double>(width_);
     const double bytes = (static_cast<double>(depth_) + 8.0) * n * n * sizeof(double);
-    check_fits_in_memory(static_cast<std::uint64_t>(std::min(bytes, 1.8e19)),
+    check_fits_in_memory(saturating_bytes(bytes),
                          fmt::format("a spectrum workload of depth {}, width {}", depth_, width_));
     MlpSpec spec = gaussian_mlp_spec(width_, depth_ + 1, kSigmaW2, kSigmaB2);
     spec.outputs = 1;

@@ -14,4 +14,8 @@ std::uint64_t available_memory_bytes();
 // the available memory. Does nothing when the available memory cannot be read.
 void check_fits_in_memory(std::uint64_t bytes, const std::string& what);
 
+// A byte count worked out in double, so that no product of sizes overflows, as an integer:
+// clamped just below 2^64, which check_fits_in_memory refuses on any machine.
+std::uint64_t saturating_bytes(double bytes);
+
 }  // namespace gradscope

@@ -39,7 +39,13 @@ template <typename Scalar>
 void Dense<Scalar>::backward(ConstRef x, ConstRef /*y*/, const Saved<Scalar>& /*saved*/,
                              ConstRef dy, Ref dx) {
   dx.noalias() = weight_.transpose() * dy;
-  dweight_.noalias() += dy * x.transpose();
+  if (gradients_released_) {
+    dweight_.noalias() = dy * x.transpose();
+    if (has_bias_) dbias_.setZero();
+    gradients_released_ = false;
+  } else {
+    dweight_.noalias() += dy * x.transpose();
+  }
   if (has_bias_) add_column_sum<Scalar>(dy, dbias_);
 }
 

@@ -180,6 +180,13 @@ void Residual<Scalar>::set_training(bool training) {
 }
 
 template <typename Scalar>
+void Residual<Scalar>::release_grad() {
+  if (learnable_alpha_) dalpha_.setZero();
+  branch_.release_grad();
+  if (projection_) projection_->release_grad();
+}
+
+template <typename Scalar>
 typename Residual<Scalar>::Mat Residual<Scalar>::jacobian(ConstRef x_sample) const {
   // J_F is the branch's evaluation-mode Jacobian (Sequential::jacobian composes its children).
   Mat jac = alpha_(0, 0) * branch_.jacobian(x_sample);

@@ -140,6 +140,11 @@ void Sequential<Scalar>::set_training(bool training) {
 }
 
 template <typename Scalar>
+void Sequential<Scalar>::release_grad() {
+  for (const auto& layer : layers_) layer->release_grad();
+}
+
+template <typename Scalar>
 bool Sequential<Scalar>::depends_on_mode() const {
   for (const auto& layer : layers_) {
     if (layer->depends_on_mode()) return true;

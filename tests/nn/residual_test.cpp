@@ -427,5 +427,52 @@ TEST(MixedNetworks, JacobianIsEvaluationModeAndLeavesBuffersAlone) {
   EXPECT_TRUE(training.training());
 }
 
+// release_grad (PyTorch's set_to_none): whatever the gradients held, the next backward leaves
+// exactly the fresh gradient in every parameter (Dense assigns, LayerNorm and alpha are zeroed,
+// containers pass it on), and the backward after that accumulates again.
+TEST(Residual, ReleasedGradientsAreAssignedByTheNextBackward) {
+  Rng rng(12);
+  auto projection = dense(5, 6, rng, false);
+  Sequential<double> body;
+  body.add(dense(4, 5, rng));
+  body.add(std::make_unique<Activation<double>>(ActivationKind::kTanh));
+  body.add(std::make_unique<Residual<double>>(two_layer_branch(5, 6, rng), *projection,
+                                              options(ResidualVariant::kPreActivation, 0.5, true)));
+  body.add(std::make_unique<LayerNorm<double>>(6));
+  body.add(dense(6, 3, rng));
+  Network<double> network(std::move(body));
+  const Matrix<double> x = rng.normal_matrix<double>(4, 3);
+  const Matrix<double> dy = rng.normal_matrix<double>(3, 3);
+
+  auto gradients = [&network] {
+    std::vector<Matrix<double>> copies;
+    for (const Param<double>& p : network.params()) copies.push_back(*p.grad);
+    return copies;
+  };
+  network.zero_grad();
+  network.forward(x);
+  network.backward(dy);
+  const std::vector<Matrix<double>> fresh = gradients();
+  ASSERT_EQ(fresh.size(), 12u);  // two Dense, alpha, the branch's two Dense, P, LayerNorm's two
+  for (const Matrix<double>& g : fresh) EXPECT_GT(g.norm(), 0.0);
+
+  // Stale gradients from another batch, then released: the next backward ignores them.
+  network.forward(rng.normal_matrix<double>(4, 3));
+  network.backward(rng.normal_matrix<double>(3, 3));
+  network.release_grad();
+  network.forward(x);
+  network.backward(dy);
+  const std::vector<Matrix<double>> assigned = gradients();
+  for (std::size_t i = 0; i < fresh.size(); ++i) {
+    EXPECT_LT((assigned[i] - fresh[i]).cwiseAbs().maxCoeff(), 1e-14) << network.params()[i].name;
+  }
+  network.backward(dy);
+  const std::vector<Matrix<double>> accumulated = gradients();
+  for (std::size_t i = 0; i < fresh.size(); ++i) {
+    EXPECT_LT((accumulated[i] - 2.0 * fresh[i]).cwiseAbs().maxCoeff(), 1e-13)
+        << network.params()[i].name;
+  }
+}
+
 }  // namespace
 }  // namespace gradscope

@@ -2,7 +2,8 @@
 //
 //   forward   y  = W x + b              W: (out, in), b: (out, 1), x: (in, batch), y: (out, batch)
 //   backward  dx = W^T dy               (assigned)
-//             dW += dy x^T,  db += dy 1 (accumulated; 1 sums over the batch)
+//             dW += dy x^T,  db += dy 1 (accumulated; 1 sums over the batch; assigned by the
+//                                         first backward after release_grad())
 //   jacobian  dy/dx = W
 //
 // Parameters start at zero; gradscope/init fills them.
@@ -28,6 +29,7 @@ class Dense final : public Layer<Scalar> {
   std::vector<Param<Scalar>> params() override;
   std::unique_ptr<Layer<Scalar>> clone() const override;
   Mat jacobian(ConstRef x_sample) const override;
+  void release_grad() override { gradients_released_ = true; }
 
   Index in_features() const { return weight_.cols(); }
   Index out_features() const { return weight_.rows(); }
@@ -43,6 +45,7 @@ class Dense final : public Layer<Scalar> {
   Mat dweight_;  // (out, in)
   Mat dbias_;    // (out, 1)
   bool has_bias_;
+  bool gradients_released_ = false;  // the next backward assigns dW and db
 };
 
 }  // namespace gradscope

@@ -5,6 +5,7 @@
 //   dy : (out, batch)  dL/dy
 //   dx : (in, batch)   dL/dx = J_x^T dy                 -- ASSIGNED by backward
 //   d(theta)           += J_theta^T dy                  -- ACCUMULATED by backward
+//                                                          (ASSIGNED after release_grad())
 //
 // forward() is const and repeatable: what backward needs beyond x and y goes into `saved`, which
 // the caller (a container or an unroller) owns, so one layer object can serve many positions.
@@ -94,6 +95,11 @@ class Layer {
 
   // Sets every parameter gradient to zero (gradients accumulate; zeroing is explicit).
   void zero_grad();
+  // PyTorch's zero_grad(set_to_none=True): the gradients count as zero and the next backward
+  // assigns them rather than adding to them, which spares a pass writing zeros and the matrix
+  // product's read of them. Until that backward a released gradient may hold stale values, so
+  // read none before it. Layers with no cheaper way zero their gradients (this default).
+  virtual void release_grad() { zero_grad(); }
 
  private:
   bool training_ = true;

@@ -23,6 +23,8 @@ class Network {
   const Mat& backward(ConstMatrixRef<Scalar> dy, BackwardObserver<Scalar>* observer = nullptr);
 
   void zero_grad() { body_.zero_grad(); }
+  // Layer::release_grad: the next backward assigns the gradients (read none before it).
+  void release_grad() { body_.release_grad(); }
   // Training mode (batch statistics in BatchNorm, the default) or evaluation mode.
   void set_training(bool training) { body_.set_training(training); }
   bool training() const { return body_.training(); }

@@ -95,6 +95,7 @@ class Residual final : public Layer<Scalar> {
   Mat jacobian(ConstRef x_sample) const override;
   void set_training(bool training) override;
   bool depends_on_mode() const override { return branch_.depends_on_mode(); }
+  void release_grad() override;
 
   // The skip path's share of dx: P^T dy (pre-activation) or P^T (phi'(z) * dy) (post), where
   // y (out, batch) is the block's output from forward (read by the post variant only).

@@ -53,6 +53,7 @@ class Sequential final : public Layer<Scalar> {
   Mat jacobian(ConstRef x_sample) const override;
   void set_training(bool training) override;
   bool depends_on_mode() const override;
+  void release_grad() override;
 
  private:
   // Child k's backward, handing the observer on when the child is itself a container.

@@ -45,56 +45,43 @@ Sgd<Scalar>::Sgd(const OptimizerSpec& spec) : spec_(spec) {
 }
 
 template <typename Scalar>
-void Sgd<Scalar>::apply(const std::vector<Param<Scalar>>& params,
-                        std::vector<double>* update_norms) {
-  const bool first = layout_.record_or_check("sgd", params);
-  const bool use_momentum = spec_.momentum != 0.0;
-  const bool use_decay = spec_.weight_decay != 0.0;
-  if (first) {
-    velocity_.assign(use_momentum ? params.size() : 0, Matrix<Scalar>());
-    decayed_grad_.clear();
-    if (use_decay) {
-      for (const Param<Scalar>& param : params) {
-        decayed_grad_.emplace_back(param.value->rows(), param.value->cols());
-      }
+void Sgd<Scalar>::prepare(const std::vector<Param<Scalar>>& params) {
+  first_step_ = layout_.record_or_check("sgd", params);
+  if (!first_step_) return;
+  velocity_.assign(spec_.momentum != 0.0 ? params.size() : 0, Matrix<Scalar>());
+  decayed_grad_.clear();
+  if (spec_.weight_decay != 0.0) {
+    for (const Param<Scalar>& param : params) {
+      decayed_grad_.emplace_back(param.value->rows(), param.value->cols());
     }
   }
+}
+
+template <typename Scalar>
+double Sgd<Scalar>::update_param(const Param<Scalar>& param, std::size_t i, bool want_norm) {
   const Scalar lr = static_cast<Scalar>(spec_.lr);
   const Scalar momentum = static_cast<Scalar>(spec_.momentum);
-  const Scalar decay = static_cast<Scalar>(spec_.weight_decay);
-
-  for (std::size_t i = 0; i < params.size(); ++i) {
-    Matrix<Scalar>& p = *params[i].value;
-    const Matrix<Scalar>* g = params[i].grad;
-    if (use_decay) {
-      decayed_grad_[i].array() = g->array() + decay * p.array();
-      g = &decayed_grad_[i];
-    }
-    const bool want_norm = update_norms != nullptr;
-    if (!use_momentum) {
-      const double norm = descend(p, *g, lr, want_norm);
-      if (want_norm) (*update_norms)[i] = spec_.lr * norm;
-      continue;
-    }
-    Matrix<Scalar>& v = velocity_[i];
-    if (first) {
-      v = *g;  // torch starts the buffer at g, not at zero
-    } else {
-      v.array() = momentum * v.array() + g->array();
-    }
-    if (spec_.nesterov) {
-      if (want_norm) {
-        update_ = (lr * (g->array() + momentum * v.array())).matrix();
-        p -= update_;
-        (*update_norms)[i] = stable_norm<Scalar>(update_);
-      } else {
-        p.array() -= lr * (g->array() + momentum * v.array());
-      }
-    } else {
-      const double norm = descend(p, v, lr, want_norm);
-      if (want_norm) (*update_norms)[i] = spec_.lr * norm;
-    }
+  Matrix<Scalar>& p = *param.value;
+  const Matrix<Scalar>* g = param.grad;
+  if (spec_.weight_decay != 0.0) {
+    decayed_grad_[i].array() = g->array() + static_cast<Scalar>(spec_.weight_decay) * p.array();
+    g = &decayed_grad_[i];
   }
+  if (spec_.momentum == 0.0) return spec_.lr * descend(p, *g, lr, want_norm);
+  Matrix<Scalar>& v = velocity_[i];
+  if (first_step_) {
+    v = *g;  // torch starts the buffer at g, not at zero
+  } else {
+    v.array() = momentum * v.array() + g->array();
+  }
+  if (!spec_.nesterov) return spec_.lr * descend(p, v, lr, want_norm);
+  if (!want_norm) {
+    p.array() -= lr * (g->array() + momentum * v.array());
+    return 0.0;
+  }
+  update_ = (lr * (g->array() + momentum * v.array())).matrix();
+  p -= update_;
+  return stable_norm<Scalar>(update_);
 }
 
 template class Sgd<float>;

@@ -20,13 +20,17 @@ class Adam final : public Optimizer<Scalar> {
   void set_learning_rate(double lr) override { spec_.lr = lr; }
 
  protected:
-  void apply(const std::vector<Param<Scalar>>& params, std::vector<double>* update_norms) override;
+  void prepare(const std::vector<Param<Scalar>>& params) override;
+  double update_param(const Param<Scalar>& param, std::size_t i, bool want_norm) override;
 
  private:
   OptimizerSpec spec_;
   Matrix<Scalar> update_;  // the step itself, kept only when its norm is asked for
   ParamLayout layout_;
   long step_count_ = 0;
+  // The step's bias corrections: lr / (1 - b1^t) and sqrt(1 - b2^t).
+  double step_size_ = 0.0;
+  double bias_correction2_sqrt_ = 0.0;
   std::vector<Matrix<Scalar>> first_moment_;
   std::vector<Matrix<Scalar>> second_moment_;
   // grad + weight_decay p, per parameter; empty when weight_decay == 0.

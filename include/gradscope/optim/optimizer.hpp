@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "gradscope/core/error.hpp"
 #include "gradscope/nn/layer.hpp"
 
 namespace gradscope {
@@ -40,15 +41,40 @@ class Optimizer {
   // When `update_norms` is given it receives ||p_new - p_old||_F per parameter, taken from the
   // update as it is applied, so that the probe's update ratio needs no copy of the weights.
   void step(const std::vector<Param<Scalar>>& params, std::vector<double>* update_norms = nullptr) {
-    if (update_norms != nullptr) update_norms->assign(params.size(), 0.0);
-    apply(params, update_norms);
+    begin_step(params, update_norms);
+    for (std::size_t i = 0; i < params.size(); ++i) update(params, i, update_norms);
   }
+
+  // step() in parts, for updating each parameter as soon as its gradient is final
+  // (StepDuringBackward): begin_step() once, then update() once for every position, in any
+  // order. The result is step()'s.
+  void begin_step(const std::vector<Param<Scalar>>& params,
+                  std::vector<double>* update_norms = nullptr) {
+    if (update_norms != nullptr) update_norms->assign(params.size(), 0.0);
+    prepare(params);
+    positions_in_step_ = params.size();
+  }
+  void update(const std::vector<Param<Scalar>>& params, std::size_t i,
+              std::vector<double>* update_norms = nullptr) {
+    GRADSCOPE_CHECK(i < positions_in_step_ && params.size() == positions_in_step_,
+                    "optimizer: update of parameter {} of {} outside a step begun for {}", i,
+                    params.size(), positions_in_step_);
+    const double norm = update_param(params[i], i, update_norms != nullptr);
+    if (update_norms != nullptr) (*update_norms)[i] = norm;
+  }
+
   virtual double learning_rate() const = 0;
   virtual void set_learning_rate(double lr) = 0;
 
  protected:
-  virtual void apply(const std::vector<Param<Scalar>>& params,
-                     std::vector<double>* update_norms) = 0;
+  // Checks the list against the first step's, sizes the state on the first step and advances
+  // per-step counters.
+  virtual void prepare(const std::vector<Param<Scalar>>& params) = 0;
+  // Updates the parameter at position i; returns ||p_new - p_old|| when want_norm, else 0.
+  virtual double update_param(const Param<Scalar>& param, std::size_t i, bool want_norm) = 0;
+
+ private:
+  std::size_t positions_in_step_ = 0;
 };
 
 // Sgd or Adam as spec.kind says; the constructors reject values torch.optim rejects

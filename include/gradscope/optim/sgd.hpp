@@ -18,12 +18,14 @@ class Sgd final : public Optimizer<Scalar> {
   void set_learning_rate(double lr) override { spec_.lr = lr; }
 
  protected:
-  void apply(const std::vector<Param<Scalar>>& params, std::vector<double>* update_norms) override;
+  void prepare(const std::vector<Param<Scalar>>& params) override;
+  double update_param(const Param<Scalar>& param, std::size_t i, bool want_norm) override;
 
  private:
   OptimizerSpec spec_;
   Matrix<Scalar> update_;  // the step itself, kept only when its norm is asked for
   ParamLayout layout_;
+  bool first_step_ = false;  // the step being taken is the first (velocity starts at g)
   std::vector<Matrix<Scalar>> velocity_;  // per parameter; empty when momentum == 0
   // grad + weight_decay p, per parameter; empty when weight_decay == 0 (torch then uses grad
   // itself, so a non-finite p does not leak into the step through 0 * p).

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 namespace gradscope {
 
@@ -36,9 +37,19 @@ double slow_norm(const Eigen::MatrixBase<Derived>& m) {
 
 template <typename Derived>
 double safe_norm(const Eigen::MatrixBase<Derived>& m) {
-  const auto squared = m.squaredNorm();
+  using Scalar = typename Derived::Scalar;
+  const Scalar squared = m.squaredNorm();
   if (in_safe_range(squared)) return std::sqrt(static_cast<double>(squared));
   if (squared == 0 && m.isZero(0)) return 0.0;
+  if (squared < Scalar(1)) {
+    // Too small: every entry is below sqrt(min / eps), so scaled by a power of two (exactly) the
+    // squares sit well inside the range. One more vectorised pass, where slow_norm takes two: a
+    // vanishing gradient (most steps of a long sequence's backward) comes this way.
+    constexpr int kExponent = std::is_same_v<Scalar, float> ? 100 : 500;
+    const Scalar scaled = (m * std::ldexp(Scalar(1), kExponent)).squaredNorm();
+    if (in_safe_range(scaled))
+      return std::ldexp(std::sqrt(static_cast<double>(scaled)), -kExponent);
+  }
   return slow_norm(m);
 }
 

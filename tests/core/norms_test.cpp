@@ -62,5 +62,28 @@ TEST(StableNorm, FloatZeroInfinityAndNaN) {
   EXPECT_TRUE(std::isnan(stable_norm<float>(m)));
 }
 
+// The scaled pass for sums of squares too small for the fast one: its edges in float (the
+// smallest denormal alone, entries just under the fast pass's range) and in double (entries
+// whose scaled squares still underflow, which fall back to stableNorm).
+TEST(StableNorm, TinyEntriesAtTheEdgesOfTheScaledPass) {
+  Matrix<float> lone = Matrix<float>::Zero(64, 8);
+  lone(5, 3) = std::numeric_limits<float>::denorm_min();
+  EXPECT_EQ(stable_norm<float>(lone),
+            static_cast<double>(std::numeric_limits<float>::denorm_min()));
+  for (const float entry : {3e-17f, 1e-30f, 1e-39f}) {
+    SCOPED_TRACE(::testing::Message() << "float entries " << entry);
+    Matrix<float> m = Matrix<float>::Constant(128, 64, entry);
+    m(0, 0) = 2.0f * entry;
+    const double tolerance = entry < 1e-38f ? 1e-2 : 1e-5;
+    EXPECT_NEAR(stable_norm<float>(m) / reference_norm(m), 1.0, tolerance);
+  }
+  for (const double entry : {1e-150, 1e-200, 1e-310}) {
+    SCOPED_TRACE(::testing::Message() << "double entries " << entry);
+    const Matrix<double> m = Matrix<double>::Constant(100, 3, entry);
+    const double expected = entry * std::sqrt(300.0);
+    EXPECT_NEAR(stable_norm<double>(m) / expected, 1.0, entry < 1e-300 ? 1e-3 : 1e-12);
+  }
+}
+
 }  // namespace
 }  // namespace gradscope

@@ -121,8 +121,18 @@ void Activation<Scalar>::derivative(ConstRef x, ConstRef y, Ref dphi) const {
 template <typename Scalar>
 void Activation<Scalar>::backward(ConstRef x, ConstRef y, const Saved<Scalar>& /*saved*/,
                                   ConstRef dy, Ref dx) {
-  derivative(x, y, dx);
-  dx.array() *= dy.array();
+  // The deep nets' activations in one pass over dx; the others write phi' and then multiply.
+  switch (kind_) {
+    case ActivationKind::kTanh:
+      dx.array() = dy.array() * (Scalar(1) - y.array().square());
+      return;
+    case ActivationKind::kSigmoid:
+      dx.array() = dy.array() * y.array() * (Scalar(1) - y.array());
+      return;
+    default:
+      derivative(x, y, dx);
+      dx.array() *= dy.array();
+  }
 }
 
 template <typename Scalar>

@@ -47,8 +47,9 @@ double safe_norm(const Eigen::MatrixBase<Derived>& m) {
     // vanishing gradient (most steps of a long sequence's backward) comes this way.
     constexpr int kExponent = std::is_same_v<Scalar, float> ? 100 : 500;
     const Scalar scaled = (m * std::ldexp(Scalar(1), kExponent)).squaredNorm();
-    if (in_safe_range(scaled))
+    if (in_safe_range(scaled)) {
       return std::ldexp(std::sqrt(static_cast<double>(scaled)), -kExponent);
+    }
   }
   return slow_norm(m);
 }

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <limits>
+#include <utility>
 
 #include "gradscope/core/error.hpp"
 #include "gradscope/rnn/lstm_layer.hpp"
@@ -34,10 +35,11 @@ struct LayerCase {
   RecurrentState<double> initial;
 };
 
-LayerCase make_case(CellKind kind, std::uint64_t seed, Index inputs = kInputs) {
+LayerCase make_case(CellKind kind, std::uint64_t seed, Index inputs = kInputs,
+                    Index hidden = kHidden) {
   Rng rng(seed);
   LayerCase c;
-  c.layer = make_recurrent_layer<double>(kind, inputs, kHidden);
+  c.layer = make_recurrent_layer<double>(kind, inputs, hidden);
   testing::randomize(*c.layer, rng);
   c.x = rng.normal_matrix<double>(inputs, kSteps * kBatch);
   c.initial = testing::random_state(*c.layer, kBatch, rng);
@@ -60,11 +62,14 @@ std::vector<Matrix<double>> parameter_gradients(RecurrentLayer<double>& layer) {
 
 class EveryCellLayer : public ::testing::TestWithParam<CellKind> {};
 
-// 3 inputs take the column-by-column input projection, 12 the matrix product.
+// 3 inputs take the per-step input projection, 12 the matrix product. The per-step one sums
+// blocks of 32 gate rows and then the rest: hidden 40 gives 40, 120 and 160 rows (blocks and a
+// rest, blocks only), hidden 4 a rest only.
 TEST_P(EveryCellLayer, ForwardFollowsPytorchEquations) {
-  for (const Index inputs : {kInputs, Index{12}}) {
-    SCOPED_TRACE(::testing::Message() << inputs << " inputs");
-    const LayerCase c = make_case(GetParam(), 11, inputs);
+  for (const auto& [inputs, hidden] : {std::pair{kInputs, kHidden}, std::pair{Index{12}, kHidden},
+                                       std::pair{kInputs, Index{40}}}) {
+    SCOPED_TRACE(::testing::Message() << inputs << " inputs, hidden " << hidden);
+    const LayerCase c = make_case(GetParam(), 11, inputs, hidden);
     RecurrentRecord<double> record;
     RecurrentState<double> final_state;
     c.layer->forward(c.x, c.initial, record, final_state);

@@ -18,7 +18,10 @@ template <typename Scalar>
 double FeedForwardSession<Scalar>::compute_gradients(long batch_size, bool observe) {
   task_.next_batch(batch_size, batch_);
   network_.set_training(true);
-  network_.zero_grad();
+  // Every Dense's backward then assigns its gradient: no pass writing zeros before it. Nothing
+  // reads a gradient before backward has written it: the probe reads a layer's own gradients
+  // after its backward, and each Dense starts its own probe group.
+  network_.release_grad();
   const Matrix<Scalar>& output = network_.forward(batch_.x);
   doutput_.resize(output.rows(), output.cols());
   const double loss = loss_->evaluate(output, batch_.targets, doutput_);

@@ -4,7 +4,7 @@
 
 #include "gradscope/core/error.hpp"
 #include "gradscope/core/random.hpp"
-#include "gradscope/model/mlp.hpp"
+#include "gradscope/nn/activation.hpp"
 #include "gradscope/nn/mse_loss.hpp"
 #include "gradscope/nn/network.hpp"
 #include "gradscope/nn/residual.hpp"

@@ -123,7 +123,8 @@ TEST(StepDuringBackward, FirstObserverSeesTheWeightsBeforeTheUpdate) {
   network.backward(Matrix<double>::Ones(y.rows(), y.cols()), &stepper);
   stepper.finish();
   EXPECT_EQ(record.weight_seen, before);
-  const Param<double>& first = network.params().front();
+  const std::vector<Param<double>> params = network.params();
+  const Param<double>& first = params.front();
   EXPECT_LT((*first.value - (before - 0.1 * *first.grad)).cwiseAbs().maxCoeff(), 1e-15);
   EXPECT_GT(first.grad->norm(), 0.0);
 }

@@ -15,6 +15,24 @@ namespace {
 // Up to this many inputs, the input projection is a column-by-column loop instead of a product.
 constexpr Index kFewInputs = 8;
 
+// project_step works on blocks of this many rows of z, summed in registers and written once: one
+// pass over z, where adding one input at a time over a whole column took 1 + inputs passes.
+constexpr int kProjectionBlock = 32;
+
+// z(first .. first + count, j) = bias + sum_k x(k, j) W(:, k) on those rows. Size is
+// kProjectionBlock for the whole blocks (kept in registers) or Dynamic for the rows left over.
+template <int Size, typename Scalar, typename Column>
+void project_rows(const Matrix<Scalar>& weight, const Matrix<Scalar>& bias,
+                  const ConstMatrixRef<Scalar>& x, Index j, Index first, Index count,
+                  Column z_column) {
+  using Sum = Eigen::Array<Scalar, Size, 1, Eigen::ColMajor, kProjectionBlock, 1>;
+  Sum sum = bias.col(0).template segment<Size>(first, count).array();
+  for (Index k = 0; k < x.rows(); ++k) {
+    sum += x(k, j) * weight.col(k).template segment<Size>(first, count).array();
+  }
+  z_column.template segment<Size>(first, count) = sum.matrix();
+}
+
 }  // namespace
 
 CellKind parse_cell_kind(const std::string& name) {
@@ -190,23 +208,15 @@ void RecurrentLayer<Scalar>::project_window(ConstRef x, const Mat& bias, Ref z) 
 template <typename Scalar>
 void RecurrentLayer<Scalar>::project_step(ConstRef x_t, const Mat& bias, Ref z_t) const {
   if (x_t.rows() > kFewInputs) return;  // project_window did it
-  // A block of rows at a time, summed in registers and written once: one pass over z_t, where
-  // adding one input at a time over a whole column took 1 + inputs passes.
-  constexpr Index kBlock = 32;
-  using Block = Eigen::Array<Scalar, kBlock, 1>;
   const Index rows = z_t.rows();
-  const Index whole = rows - rows % kBlock;
   for (Index j = 0; j < z_t.cols(); ++j) {
-    for (Index r = 0; r < whole; r += kBlock) {
-      Block sum = bias.col(0).template segment<kBlock>(r).array();
-      for (Index k = 0; k < x_t.rows(); ++k) {
-        sum += x_t(k, j) * weight_ih_.col(k).template segment<kBlock>(r).array();
-      }
-      z_t.col(j).template segment<kBlock>(r) = sum.matrix();
+    Index first = 0;
+    for (; first + kProjectionBlock <= rows; first += kProjectionBlock) {
+      project_rows<kProjectionBlock>(weight_ih_, bias, x_t, j, first, kProjectionBlock, z_t.col(j));
     }
-    auto rest = z_t.col(j).tail(rows - whole);
-    rest = bias.col(0).tail(rows - whole);
-    for (Index k = 0; k < x_t.rows(); ++k) rest += x_t(k, j) * weight_ih_.col(k).tail(rows - whole);
+    if (first < rows) {
+      project_rows<Eigen::Dynamic>(weight_ih_, bias, x_t, j, first, rows - first, z_t.col(j));
+    }
   }
 }
 

@@ -31,7 +31,7 @@ void GruLayer<Scalar>::forward_window(ConstRef x, const RecurrentState<Scalar>& 
     const ConstRef h_prev = record.hidden.middleCols(col, batch);
     s.topRows(2 * hidden) = a.topRows(2 * hidden);
     s.bottomRows(hidden).colwise() = this->bias_hh_.bottomRows(hidden).col(0);
-    record.product.add(this->weight_hh_, false, h_prev, s);
+    record.product.add(this->weight_hh_, h_prev, s);
     a.topRows(2 * hidden).array() = s.topRows(2 * hidden).array().logistic();  // r, z
     Ref hn = record.aux.middleCols(col, batch);
     hn = s.bottomRows(hidden);
@@ -59,7 +59,7 @@ void GruLayer<Scalar>::backward_chunk(const RecurrentRecord<Scalar>& record, Con
       dh.array() = dy.middleCols(col, batch).array() +
                    grads.dh.middleCols(col + batch, batch).array() *
                        record.gates.block(hidden, col + batch, hidden, batch).array();
-      grads.product.add(this->weight_hh_, true, grads.dz_hh_at(t + 1), dh);
+      grads.product.add(grads.weight_hh_t, grads.dz_hh_at(t + 1), dh);
     } else {
       dh = dy.middleCols(col, batch);
       if (dfinal != nullptr) dh += dfinal->h;
@@ -84,7 +84,7 @@ void GruLayer<Scalar>::backward_chunk(const RecurrentRecord<Scalar>& record, Con
   if (grads.chunk_first > 0) return;
   grads.dinitial.h.array() =
       grads.dh.leftCols(batch).array() * record.gates.block(hidden, 0, hidden, batch).array();
-  grads.product.add(this->weight_hh_, true, grads.dz_hh_at(0), grads.dinitial.h);
+  grads.product.add(grads.weight_hh_t, grads.dz_hh_at(0), grads.dinitial.h);
 }
 
 template <typename Scalar>

@@ -27,7 +27,7 @@ void LstmLayer<Scalar>::forward_window(ConstRef x, const RecurrentState<Scalar>&
     const Index col = t * batch;
     Ref a = record.gates.middleCols(col, batch);  // pre-activations, then the gates in place
     this->project_step(x.middleCols(col, batch), record.folded_bias, a);
-    record.product.add(this->weight_hh_, false, record.hidden.middleCols(col, batch), a);
+    record.product.add(this->weight_hh_, record.hidden.middleCols(col, batch), a);
     a.topRows(2 * hidden).array() = a.topRows(2 * hidden).array().logistic();  // i, f
     a.middleRows(2 * hidden, hidden).array() = a.middleRows(2 * hidden, hidden).array().tanh();
     a.bottomRows(hidden).array() = a.bottomRows(hidden).array().logistic();  // o
@@ -53,7 +53,7 @@ void LstmLayer<Scalar>::backward_chunk(const RecurrentRecord<Scalar>& record, Co
     Ref dh = grads.dh.middleCols(col, batch);
     dh = dy.middleCols(col, batch);
     if (t + 1 < steps) {
-      grads.product.add(this->weight_hh_, true, grads.dz_ih_at(t + 1), dh);
+      grads.product.add(grads.weight_hh_t, grads.dz_ih_at(t + 1), dh);
     } else if (dfinal != nullptr) {
       dh += dfinal->h;
     }
@@ -85,7 +85,7 @@ void LstmLayer<Scalar>::backward_chunk(const RecurrentRecord<Scalar>& record, Co
   }
   if (grads.chunk_first > 0) return;
   grads.dinitial.h.setZero();
-  grads.product.add(this->weight_hh_, true, grads.dz_ih_at(0), grads.dinitial.h);
+  grads.product.add(grads.weight_hh_t, grads.dz_ih_at(0), grads.dinitial.h);
   grads.dinitial.c.array() =
       grads.dc.leftCols(batch).array() * record.gates.block(hidden, 0, hidden, batch).array();
 }

@@ -151,6 +151,7 @@ void RecurrentLayer<Scalar>::backward(ConstRef x, const RecurrentRecord<Scalar>&
   if (kind_ == CellKind::kGru) reserve(grads.dz_hh, rows, chunk_steps * batch);
   grads.dinitial.h.resize(hidden, batch);
   grads.dinitial.c.resize(has_cell_state() ? hidden : 0, has_cell_state() ? batch : 0);
+  grads.weight_hh_t = weight_hh_.transpose();
 
   // Last chunk first: the walk goes backwards in time.
   for (Index last = record.steps; last > 0; last -= chunk_steps) {

@@ -30,7 +30,7 @@ void RnnLayer<Scalar>::forward_window(ConstRef x, const RecurrentState<Scalar>& 
     const ConstRef h_prev = record.hidden.middleCols(t * batch, batch);
     Ref z = record.hidden.middleCols((t + 1) * batch, batch);
     this->project_step(x.middleCols(t * batch, batch), record.folded_bias, z);
-    record.product.add(this->weight_hh_, false, h_prev, z);
+    record.product.add(this->weight_hh_, h_prev, z);
     if (nonlinearity_ == ActivationKind::kTanh) {
       z.array() = z.array().tanh();
     } else {
@@ -51,7 +51,7 @@ void RnnLayer<Scalar>::backward_chunk(const RecurrentRecord<Scalar>& record, Con
     Ref dh = grads.dh.middleCols(col, batch);
     dh = dy.middleCols(col, batch);
     if (t + 1 < steps) {
-      grads.product.add(this->weight_hh_, true, grads.dz_ih_at(t + 1), dh);
+      grads.product.add(grads.weight_hh_t, grads.dz_ih_at(t + 1), dh);
     } else if (dfinal != nullptr) {
       dh += dfinal->h;
     }
@@ -66,7 +66,7 @@ void RnnLayer<Scalar>::backward_chunk(const RecurrentRecord<Scalar>& record, Con
   }
   if (grads.chunk_first > 0) return;
   grads.dinitial.h.setZero();
-  grads.product.add(this->weight_hh_, true, grads.dz_ih_at(0), grads.dinitial.h);
+  grads.product.add(grads.weight_hh_t, grads.dz_ih_at(0), grads.dinitial.h);
 }
 
 template <typename Scalar>

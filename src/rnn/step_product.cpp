@@ -42,10 +42,10 @@ template <typename Scalar>
 StepProduct<Scalar>& StepProduct<Scalar>::operator=(StepProduct&& other) noexcept = default;
 
 template <typename Scalar>
-void StepProduct<Scalar>::add(const Matrix<Scalar>& w, bool transpose_w,
-                              const ConstMatrixRef<Scalar>& rhs, MatrixRef<Scalar> dst) {
-  const Index rows = transpose_w ? w.cols() : w.rows();
-  const Index depth = transpose_w ? w.rows() : w.cols();
+void StepProduct<Scalar>::add(const Matrix<Scalar>& w, const ConstMatrixRef<Scalar>& rhs,
+                              MatrixRef<Scalar> dst) {
+  const Index rows = w.rows();
+  const Index depth = w.cols();
   const Index cols = rhs.cols();
   GRADSCOPE_CHECK(rhs.rows() == depth && dst.rows() == rows && dst.cols() == cols,
                   "step product: ({}x{}) * ({}x{}) into ({}x{})", rows, depth, rhs.rows(), cols,
@@ -56,22 +56,12 @@ void StepProduct<Scalar>::add(const Matrix<Scalar>& w, bool transpose_w,
   if (!buffers_ || buffers_->rows != rows || buffers_->cols != cols || buffers_->depth != depth) {
     buffers_ = std::make_unique<Buffers>(rows, cols, depth);
   }
-  // W^T of a column-major W is the same memory read row-major with leading dimension w.rows().
-  if (transpose_w) {
-    Eigen::internal::general_matrix_matrix_product<Index, Scalar, Eigen::RowMajor, false, Scalar,
-                                                   Eigen::ColMajor, false, Eigen::ColMajor,
-                                                   1>::run(rows, cols, depth, w.data(), w.rows(),
-                                                           rhs.data(), rhs.outerStride(),
-                                                           dst.data(), 1, dst.outerStride(),
-                                                           Scalar(1), buffers_->blocking, nullptr);
-  } else {
-    Eigen::internal::general_matrix_matrix_product<Index, Scalar, Eigen::ColMajor, false, Scalar,
-                                                   Eigen::ColMajor, false, Eigen::ColMajor,
-                                                   1>::run(rows, cols, depth, w.data(), w.rows(),
-                                                           rhs.data(), rhs.outerStride(),
-                                                           dst.data(), 1, dst.outerStride(),
-                                                           Scalar(1), buffers_->blocking, nullptr);
-  }
+  Eigen::internal::general_matrix_matrix_product<Index, Scalar, Eigen::ColMajor, false, Scalar,
+                                                 Eigen::ColMajor, false, Eigen::ColMajor,
+                                                 1>::run(rows, cols, depth, w.data(), w.rows(),
+                                                         rhs.data(), rhs.outerStride(), dst.data(),
+                                                         1, dst.outerStride(), Scalar(1),
+                                                         buffers_->blocking, nullptr);
 }
 
 template class StepProduct<float>;

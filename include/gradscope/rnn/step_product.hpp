@@ -1,7 +1,8 @@
 // The one matrix product a recurrent layer does inside its time loop, without heap allocation.
 //
 //   forward   dst (G H, B) += W_hh (G H, H)   h_{t-1} (H, B)
-//   backward  dst (H, B)   += W_hh^T (H, G H) dz_t (G H, B)
+//   backward  dst (H, B)   += W_hh^T (H, G H) dz_t (G H, B), with W_hh^T copied out once per
+//                             backward (RecurrentGradients::weight_hh_t)
 //
 // Eigen's matrix product allocates its packing buffers on the heap for every call once they pass
 // EIGEN_STACK_ALLOCATION_LIMIT (128 KiB): already at H = 128 with four gates, so T steps would
@@ -27,10 +28,8 @@ class StepProduct {
   StepProduct(StepProduct&& other) noexcept;
   StepProduct& operator=(StepProduct&& other) noexcept;
 
-  // dst += W rhs (transpose_w false) or dst += W^T rhs (transpose_w true).
-  // W is column-major and contiguous; rhs and dst are views with unit inner stride.
-  void add(const Matrix<Scalar>& w, bool transpose_w, const ConstMatrixRef<Scalar>& rhs,
-           MatrixRef<Scalar> dst);
+  // dst += W rhs. W is column-major and contiguous; rhs and dst are views with unit inner stride.
+  void add(const Matrix<Scalar>& w, const ConstMatrixRef<Scalar>& rhs, MatrixRef<Scalar> dst);
 
  private:
   struct Buffers;

@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "gradscope/core/error.hpp"
-#include "gradscope/sweep/parallel_for.hpp"
+#include "gradscope/core/parallel_for.hpp"
 #include "progress.hpp"
 #include "trial_runner.hpp"
 

@@ -1,4 +1,4 @@
-#include "gradscope/sweep/parallel_for.hpp"
+#include "gradscope/core/parallel_for.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,9 +1,13 @@
 #include "sweep_runner.hpp"
 
 #include <fmt/format.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <charconv>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -86,10 +90,41 @@ std::string nonfinite_reason(const std::string& command, const ordered_json& res
   return {};
 }
 
+// The owner's pid of a scratch folder named `gradscope-sweep-<pid>-*`; nothing for any other
+// name (old-style `gradscope-sweep-XXXXXX` folders have no owner to ask about).
+std::optional<pid_t> scratch_owner(const std::string& name) {
+  static const std::string kPrefix = "gradscope-sweep-";
+  if (name.rfind(kPrefix, 0) != 0) return std::nullopt;
+  const std::size_t dash = name.find('-', kPrefix.size());
+  if (dash == std::string::npos || dash == kPrefix.size()) return std::nullopt;
+  const char* first = name.data() + kPrefix.size();
+  const char* last = name.data() + dash;
+  if (!std::all_of(first, last, [](char c) { return c >= '0' && c <= '9'; })) return std::nullopt;
+  pid_t pid = 0;
+  const auto [end, error] = std::from_chars(first, last, pid);
+  if (error != std::errc() || end != last || pid <= 0) return std::nullopt;
+  return pid;
+}
+
 }  // namespace
 
+void remove_stale_scratch_dirs(const fs::path& temp_dir) {
+  std::error_code error;
+  std::vector<fs::path> stale;
+  for (fs::directory_iterator it(temp_dir, error), end; !error && it != end; it.increment(error)) {
+    const std::optional<pid_t> owner = scratch_owner(it->path().filename().string());
+    if (owner && ::kill(*owner, 0) != 0 && errno == ESRCH) stale.push_back(it->path());
+  }
+  for (const fs::path& path : stale) {
+    std::error_code ignored;  // another user's folder, or another sweep removing it too
+    fs::remove_all(path, ignored);
+  }
+}
+
 ScratchDir::ScratchDir() {
-  std::string pattern = (fs::temp_directory_path() / "gradscope-sweep-XXXXXX").string();
+  const fs::path temp_dir = fs::temp_directory_path();
+  remove_stale_scratch_dirs(temp_dir);
+  std::string pattern = (temp_dir / fmt::format("gradscope-sweep-{}-XXXXXX", ::getpid())).string();
   if (::mkdtemp(pattern.data()) == nullptr) {
     throw Error(ErrorKind::kRuntime, fmt::format("cannot create a scratch folder {}", pattern));
   }

@@ -25,7 +25,13 @@ struct SweepJob {
   bool retry_failed = false;
 };
 
-// A fresh folder for the children's output and run logs, removed with everything in it.
+// A killed sweep (SIGKILL, SIGTERM, SIGINT: no destructor runs) cannot remove its scratch
+// folder; the next one does. Removes every `gradscope-sweep-<pid>-*` entry of `temp_dir` whose
+// pid is not a live process, ignoring errors; anything else is left alone.
+void remove_stale_scratch_dirs(const std::filesystem::path& temp_dir);
+
+// A fresh folder `<tmp>/gradscope-sweep-<pid>-XXXXXX` for the children's output and run logs,
+// removed with everything in it; creating one first removes the stale ones.
 class ScratchDir {
  public:
   ScratchDir();

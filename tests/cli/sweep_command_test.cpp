@@ -1,6 +1,7 @@
 // gradscope sweep end to end: the same results on 1 thread, 2 threads and 2 MPI ranks; a sweep
 // killed part-way resumes with only the missing points; bad grids get one line with the key and
-// the line, exit 2 and no results file; failed points are recorded; --summarize.
+// the line, exit 2 and no results file; failed points are recorded; --summarize; a killed sweep's
+// scratch folder (named with its pid) is removed by the next sweep, and only such folders are.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -231,6 +233,90 @@ TEST(SweepCommand, TrainPointsCarryLossAndGradientProfileAndFailuresAreRecorded)
   for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
     EXPECT_FALSE(entry.is_directory()) << "scratch left behind: " << entry.path();
   }
+}
+
+// The folders directly in `dir`, by name.
+std::vector<std::string> folders_in(const testing::TempDir& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    if (entry.is_directory()) names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+void make_folder_with_file(const testing::TempDir& dir, const std::string& name) {
+  ASSERT_TRUE(std::filesystem::create_directory(dir.path() / name)) << name;
+  write_text(dir / (name + "/point-0.out"), "partial output");
+}
+
+// A pid that no process has: a child's, once it has exited and been reaped.
+pid_t dead_pid() {
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  EXPECT_GT(child, 0);
+  int status = 0;
+  EXPECT_EQ(::waitpid(child, &status, 0), child);
+  const int sent = ::kill(child, 0);
+  const int error = errno;
+  EXPECT_EQ(sent, -1);
+  EXPECT_EQ(error, ESRCH);
+  return child;
+}
+
+TEST(SweepCommand, SweepRemovesScratchFoldersOfDeadPidsOnly) {
+  const testing::TempDir dir;
+  const std::string dead_id = std::to_string(dead_pid());
+  const std::string dead = "gradscope-sweep-" + dead_id + "-aB3xYz";
+  // Kept: the owner is alive (this test), or the name does not say who the owner is.
+  const std::vector<std::string> kept = {
+      "gradscope-sweep-" + std::to_string(::getpid()) + "-aB3xYz", "gradscope-sweep-abc-XXXX",
+      "gradscope-sweep-Q1w2E3",      // old style, no pid
+      "gradscope-sweep-" + dead_id,  // no dash after the digits: old style too
+      "unrelated"};
+  make_folder_with_file(dir, dead);
+  for (const std::string& name : kept) make_folder_with_file(dir, name);
+
+  write_text(dir / "grid.json", R"({"command": "probe", "base": {"width": 8, "batch": 4},
+    "axes": {"depth": [2]}})");
+  const testing::ShellResult r = sweep_in(dir, "sweep grid.json --out r.jsonl");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / dead)) << "the dead sweep's folder is removed";
+  // The kept folders with their files, and no scratch of this sweep (its destructor removed it).
+  std::vector<std::string> expected = kept;
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(folders_in(dir), expected);
+  for (const std::string& name : kept) {
+    EXPECT_EQ(testing::read_file(dir / (name + "/point-0.out")), "partial output") << name;
+  }
+}
+
+TEST(SweepCommand, KilledSweepsScratchFolderIsNamedWithItsPidAndRemovedByTheNextSweep) {
+  const testing::TempDir dir;
+  write_text(dir / "grid.json", R"({"command": "probe",
+    "base": {"width": 32, "batch": 8, "act": "tanh"},
+    "axes": {"depth": [10, 20]},
+    "seeds": [0, 1, 2, 3, 4, 5, 6, 7]})");
+  const pid_t pid = start_in(dir, "sweep grid.json --out part.jsonl --jobs 1");
+  ASSERT_GT(pid, 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (folders_in(dir).empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the sweep finished before it could be killed";
+  const std::vector<std::string> left = folders_in(dir);
+  ASSERT_EQ(left.size(), 1u) << "the killed sweep leaves its scratch folder";
+  // start_in execs the sweep, so its pid is the sweep's own.
+  const std::string prefix = "gradscope-sweep-" + std::to_string(pid) + "-";
+  EXPECT_EQ(left[0].rfind(prefix, 0), 0u) << left[0];
+  EXPECT_EQ(left[0].size(), prefix.size() + 6) << left[0];
+
+  const testing::ShellResult rerun = sweep_in(dir, "sweep grid.json --out part.jsonl");
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
+  EXPECT_TRUE(folders_in(dir).empty()) << "the next sweep removes it, then its own";
 }
 
 TEST(SweepCommand, SummarizePivotsOnTwoAxes) {

@@ -75,11 +75,11 @@ class ScaledTriangularProduct {
 };
 
 // Q <- orthonormal basis of z's columns (in order); log_stretch += log |R_ii|; the R factor is
-// handed to `product` when one is given. On one thread whatever --threads says: Eigen's QR of
+// copied to `r` when one is given. On one thread whatever --threads says: Eigen's QR of
 // widths 64 to 1,024 runs 1.1 to 2.3 times slower on two threads, its panel updates being too
 // small to split (docs/performance.md).
 void reorthonormalise(const Matrix<double>& z, Matrix<double>& q, std::vector<double>& log_stretch,
-                      ScaledTriangularProduct* product = nullptr) {
+                      Matrix<double>* r = nullptr) {
   const SingleThreadScope single_thread;
   const Eigen::HouseholderQR<Matrix<double>> qr(z);
   const Index k = z.cols();
@@ -87,7 +87,7 @@ void reorthonormalise(const Matrix<double>& z, Matrix<double>& q, std::vector<do
     log_stretch[static_cast<std::size_t>(i)] += std::log(std::abs(qr.matrixQR()(i, i)));
   }
   q = qr.householderQ() * Matrix<double>::Identity(z.rows(), k);
-  if (product != nullptr) product->absorb(qr.matrixQR().topRows(k));
+  if (r != nullptr) *r = qr.matrixQR().topRows(k);
 }
 
 // Equal infinities (a direction the product kills: a dead ReLU layer) count as agreeing; NaN (no
@@ -165,6 +165,61 @@ Index next_block_length(const std::vector<double>& block_logs, Index factors, do
   return std::max<Index>(1, static_cast<Index>(length));
 }
 
+// Pushes q once through the chain, J_1 first (forward) or J_T^T first (transpose), with a QR
+// after each block of factors: log_stretch += the blocks' log |R_ii|, and each block's R goes to
+// `product` when one is given. A block holds as many factors as keep its stretches within
+// e^max_block_log_spread of each other, predicted from the block before (the first holds one);
+// one that spread beyond the prediction by more than e^6 (a factor that happened to stretch far
+// more unevenly) is done again, shorter. Returns the number of QRs.
+Index blocked_pass(const JacobianChain& chain, bool transpose, double max_block_log_spread,
+                   Matrix<double>& q, std::vector<double>& log_stretch,
+                   ScaledTriangularProduct* product, const ChainProgress& progress) {
+  const Index length = chain.length();
+  const auto apply = [&](Index step, const Matrix<double>& in, Matrix<double>& out) {
+    if (transpose) {
+      chain.apply_transpose(length - 1 - step, in, out);
+    } else {
+      chain.apply(step, in, out);
+    }
+  };
+  Matrix<double> z, applied, q_next, r;
+  std::vector<double> block_logs(static_cast<std::size_t>(q.cols()), 0.0);
+  const double redo_spread = max_block_log_spread + 6.0;
+  Index block = 1;
+  Index qr_count = 0;
+  for (Index step = 0; step < length;) {
+    const Index end = std::min(length, step + block);
+    apply(step, q, z);
+    for (Index f = step + 1; f < end; ++f) {
+      apply(f, z, applied);
+      z.swap(applied);
+    }
+    std::fill(block_logs.begin(), block_logs.end(), 0.0);
+    reorthonormalise(z, q_next, block_logs, product != nullptr ? &r : nullptr);
+    ++qr_count;
+    if (end - step > 1 && log_spread(block_logs) > redo_spread) {
+      block = (end - step) / 2;
+      continue;
+    }
+    q.swap(q_next);
+    for (std::size_t i = 0; i < block_logs.size(); ++i) log_stretch[i] += block_logs[i];
+    if (product != nullptr) product->absorb(r);
+    block = next_block_length(block_logs, end - step, max_block_log_spread);
+    step = end;
+    report(progress, step, length);
+  }
+  return qr_count;
+}
+
+// The block spread at which a block's rounding, about eps e^spread in the log of its weakest
+// stretch, stays ten thousand times below `tolerance` (a pass holds many blocks, and the passes
+// compare their results to `tolerance`). Zero when no spread is small enough: then only factors
+// that stretch every direction alike share a block.
+double block_log_spread_for(double tolerance) {
+  const double spread = std::log(tolerance / (1e4 * std::numeric_limits<double>::epsilon()));
+  return std::isfinite(spread) ? std::max(0.0, spread) : 0.0;
+}
+
 }  // namespace
 
 LyapunovSpectrum lyapunov_spectrum_blocked(const JacobianChain& chain, Index k, std::uint64_t seed,
@@ -175,36 +230,10 @@ LyapunovSpectrum lyapunov_spectrum_blocked(const JacobianChain& chain, Index k, 
     throw_bad_input("Lyapunov spectrum: the block's log spread must be positive");
   }
   Matrix<double> q = random_orthonormal(chain.input_size(0), k, seed);
-  Matrix<double> z, applied, q_next;
   std::vector<double> log_stretch(static_cast<std::size_t>(k), 0.0);
-  std::vector<double> block_logs(static_cast<std::size_t>(k), 0.0);
-  // A block is predicted from the one before; one that spread beyond the prediction by more than
-  // e^6 (a factor that happened to stretch far more unevenly) is done again, shorter.
-  const double redo_spread = max_block_log_spread + 6.0;
-  const Index length = chain.length();
-  Index block = 1;
-  Index qr_count = 0;
-  for (Index l = 0; l < length;) {
-    const Index end = std::min(length, l + block);
-    chain.apply(l, q, z);
-    for (Index f = l + 1; f < end; ++f) {
-      chain.apply(f, z, applied);
-      z.swap(applied);
-    }
-    std::fill(block_logs.begin(), block_logs.end(), 0.0);
-    reorthonormalise(z, q_next, block_logs);
-    ++qr_count;
-    if (end - l > 1 && log_spread(block_logs) > redo_spread) {
-      block = (end - l) / 2;
-      continue;
-    }
-    q.swap(q_next);
-    for (std::size_t i = 0; i < block_logs.size(); ++i) log_stretch[i] += block_logs[i];
-    block = next_block_length(block_logs, end - l, max_block_log_spread);
-    l = end;
-    report(progress, l, length);
-  }
-  return exponents_per_factor(log_stretch, length, qr_count);
+  const Index qr_count = blocked_pass(chain, /*transpose=*/false, max_block_log_spread, q,
+                                      log_stretch, nullptr, progress);
+  return exponents_per_factor(log_stretch, chain.length(), qr_count);
 }
 
 ProductSingularValues product_singular_values(const JacobianChain& chain, Index k,
@@ -212,9 +241,8 @@ ProductSingularValues product_singular_values(const JacobianChain& chain, Index 
                                               const ChainProgress& progress) {
   k = checked_block_width(chain, k, "product singular values");
   if (max_passes < 1) throw_bad_input("product singular values: max_passes must be >= 1");
-  const Index length = chain.length();
   Matrix<double> q = random_orthonormal(chain.input_size(0), k, seed);
-  Matrix<double> z;
+  const double max_block_log_spread = block_log_spread_for(tolerance);
   ProductSingularValues result;
   std::vector<double> previous(static_cast<std::size_t>(k),
                                std::numeric_limits<double>::quiet_NaN());
@@ -222,15 +250,9 @@ ProductSingularValues product_singular_values(const JacobianChain& chain, Index 
   for (int pass = 1; pass <= max_passes; ++pass) {
     std::vector<double> log_stretch(static_cast<std::size_t>(k), 0.0);
     ScaledTriangularProduct r_total(k);
-    const bool forward = pass % 2 == 1;
-    for (Index step = 0; step < length; ++step) {
-      if (forward) {
-        chain.apply(step, q, z);
-      } else {
-        chain.apply_transpose(length - 1 - step, q, z);
-      }
-      reorthonormalise(z, q, log_stretch, &r_total);
-    }
+    const bool transpose = pass % 2 == 0;
+    result.qr_count +=
+        blocked_pass(chain, transpose, max_block_log_spread, q, log_stretch, &r_total, {});
     report(progress, pass, max_passes);
     std::vector<double> estimate = r_total.log_singular_values(std::move(log_stretch));
     result.passes = pass;

@@ -171,6 +171,33 @@ TEST(ProductSpectrum, BlockedRouteFallsBackToOneFactorPerQr) {
   EXPECT_THROW(lyapunov_spectrum_blocked(chain, 0, 2, 0.0), Error);
 }
 
+// The singular values' passes take blocks of factors as far as their tolerance allows; a
+// tolerance below double's rounding leaves one QR per factor, the reference.
+TEST(ProductSpectrum, SingularValuePassesTakeTheBlocksTheirToleranceAllows) {
+  MlpSpec spec = gaussian_mlp_spec(48, 61, 1.0, 0.05);
+  spec.outputs = 1;
+  Rng rng(6);
+  const Sequential<double> body = build_mlp<double>(spec, rng);
+  const NetworkChain chain(body, rng.normal_matrix<double>(48, 1), 1, 60);
+
+  const ProductSingularValues reference = product_singular_values(chain, 0, 8, 6, 1e-17);
+  const ProductSingularValues blocked = product_singular_values(chain, 0, 8, 6, 1e-6);
+  ASSERT_EQ(blocked.log_singular_values.size(), reference.log_singular_values.size());
+  double worst = 0.0;
+  for (std::size_t i = 0; i < reference.log_singular_values.size(); ++i) {
+    worst = std::max(worst,
+                     std::abs(blocked.log_singular_values[i] - reference.log_singular_values[i]));
+  }
+  std::cout << "reference: " << reference.passes << " passes, " << reference.qr_count
+            << " QRs, last change " << reference.last_change << "; blocked: " << blocked.passes
+            << " passes, " << blocked.qr_count << " QRs, last change " << blocked.last_change
+            << "; worst |difference| " << worst << "\n";
+  EXPECT_EQ(reference.qr_count, reference.passes * 60);
+  EXPECT_EQ(blocked.passes, reference.passes);
+  EXPECT_LE(blocked.qr_count, reference.qr_count / 3);
+  EXPECT_LT(worst, 1e-8);  // the blocks' rounding stays well below the tolerance
+}
+
 TEST(ProductSpectrum, BadRequestsAreBadInput) {
   const ExplicitChain chain({Matrix<double>::Identity(3, 3), Matrix<double>::Ones(2, 3)});
   EXPECT_EQ(chain.min_width(), 2);

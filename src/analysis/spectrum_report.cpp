@@ -5,10 +5,13 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <mutex>
 
 #include "gradscope/analysis/memory_horizon.hpp"
 #include "gradscope/analysis/network_chain.hpp"
 #include "gradscope/core/error.hpp"
+#include "gradscope/core/parallel_for.hpp"
+#include "gradscope/core/threads.hpp"
 #include "gradscope/probe/probe_once.hpp"
 #include "gradscope/probe/probe_sequence.hpp"
 
@@ -28,6 +31,24 @@ void report(const SpectrumOptions& options, std::string_view stage, Index done, 
 
 ChainProgress stage_progress(const SpectrumOptions& options, std::string_view stage) {
   return [&options, stage](Index done, Index total) { report(options, stage, done, total); };
+}
+
+// The spectrum of factor(0) ... factor(count - 1), on the threads --threads allows: each is an
+// eigenvalue and a singular-value decomposition on one thread (LAPACK's are too small to split),
+// independent of the others, and together the slowest stage of a deep report.
+std::vector<MatrixSpectrum> factor_spectra(Index count,
+                                           const std::function<Matrix<double>(Index)>& factor,
+                                           const SpectrumOptions& options) {
+  std::vector<MatrixSpectrum> spectra(static_cast<std::size_t>(count));
+  std::mutex progress_mutex;
+  Index done = 0;
+  parallel_for(spectra.size(), thread_count(), [&](std::size_t l) {
+    const SingleThreadScope single_thread;  // a worker thread would otherwise split its products
+    spectra[l] = matrix_spectrum(factor(static_cast<Index>(l)), options.all_singular_values);
+    const std::lock_guard<std::mutex> lock(progress_mutex);
+    report(options, "factor spectra", ++done, count);
+  });
+  return spectra;
 }
 
 // log10 sqrt(mean_i sigma_i^2) from natural-log singular values, without leaving log scale.
@@ -102,15 +123,16 @@ SpectrumReport analyse_network(Network<double>& network, ConstMatrixRef<double> 
 
   SpectrumReport result;
   const NetworkChain all_layers(network.body(), x.col(options.sample), 1, layers);
+  std::vector<MatrixSpectrum> spectra = factor_spectra(
+      layers, [&](Index l) { return all_layers.factor(l); }, options);
   for (Index l = 0; l < layers; ++l) {
     const LayerRecord& record = measured.layers[static_cast<std::size_t>(l)];
     FactorSpectrum factor;
     factor.index = record.index;
     factor.name = record.name;
     factor.kind = record.kind;
-    factor.spectrum = matrix_spectrum(all_layers.factor(l), options.all_singular_values);
+    factor.spectrum = std::move(spectra[static_cast<std::size_t>(l)]);
     result.factors.push_back(std::move(factor));
-    report(options, "factor spectra", l + 1, layers);
   }
 
   const NetworkChain hidden(network.body(), x.col(options.sample), 2, layers - 1);
@@ -146,13 +168,16 @@ SpectrumReport analyse_recurrent(RecurrentModel<double>& model, const SequenceBa
   const std::string kind(model.stack().layer(options.layer).kind());
   for (Index t = 1; t < batch.steps; ++t) {
     steps.push_back(model.unroller().step_jacobian(options.layer, t, options.sample));
+  }
+  std::vector<MatrixSpectrum> spectra = factor_spectra(
+      length, [&](Index i) { return steps[static_cast<std::size_t>(i)]; }, options);
+  for (Index t = 1; t < batch.steps; ++t) {
     FactorSpectrum factor;
     factor.index = static_cast<int>(t);
     factor.name = fmt::format("t{}", t);
     factor.kind = kind;
-    factor.spectrum = matrix_spectrum(steps.back(), options.all_singular_values);
+    factor.spectrum = std::move(spectra[static_cast<std::size_t>(t - 1)]);
     result.factors.push_back(std::move(factor));
-    report(options, "factor spectra", t, length);
   }
 
   const ExplicitChain chain(std::move(steps));

@@ -124,7 +124,8 @@ void RecurrentLayer<Scalar>::forward(ConstRef x, const RecurrentState<Scalar>& i
 template <typename Scalar>
 void RecurrentLayer<Scalar>::backward(ConstRef x, const RecurrentRecord<Scalar>& record,
                                       ConstRef dy, const RecurrentState<Scalar>* dfinal, Ref dx,
-                                      RecurrentGradients<Scalar>& grads) {
+                                      RecurrentGradients<Scalar>& grads,
+                                      const ChunkDone& chunk_done) {
   const Index hidden = hidden_size();
   const Index batch = record.batch;
   const Index n = record.steps * batch;
@@ -158,6 +159,7 @@ void RecurrentLayer<Scalar>::backward(ConstRef x, const RecurrentRecord<Scalar>&
     grads.chunk_last = last;
     grads.chunk_first = std::max<Index>(0, last - chunk_steps);
     backward_chunk(record, dy, dfinal, grads);
+    if (chunk_done) chunk_done(grads.chunk_first, grads.chunk_last);
     accumulate_chunk(x, record, grads, dx);
   }
 }

@@ -162,16 +162,21 @@ const typename Unroller<Scalar>::Mat& Unroller<Scalar>::backward(
       MatrixRef<Scalar> dx = k == 0 ? MatrixRef<Scalar>(dx_.middleCols(col, cols))
                                     : MatrixRef<Scalar>(doutput_[uk - 1].leftCols(cols));
       RecurrentGradients<Scalar>& grads = grads_[uk];
+      // The observer sees each chunk of steps as soon as its backward is done, while the
+      // gradients it reads are still in cache.
+      const auto report_steps = [&](Index first, Index last) {
+        for (Index s = last - 1; s >= first; --s) {
+          observer->after_time_step({k, start + s, w, s, layer, records_[uk][uw], grads.dh_at(s),
+                                     layer.has_cell_state() ? grads.dc_at(s) : ConstRef(empty_)});
+        }
+      };
       // nullptr: nothing arrives from beyond the window's last step (cut, or end of sequence).
-      layer.backward(input, records_[uk][uw], dy, nullptr, dx, grads);
+      layer.backward(input, records_[uk][uw], dy, nullptr, dx, grads,
+                     observer != nullptr ? typename RecurrentLayer<Scalar>::ChunkDone(report_steps)
+                                         : typename RecurrentLayer<Scalar>::ChunkDone());
       if (w == 0) {
         dinitial_[uk].h = grads.dinitial.h;
         dinitial_[uk].c = grads.dinitial.c;
-      }
-      if (observer == nullptr) continue;
-      for (Index s = window_length(w) - 1; s >= 0; --s) {
-        observer->after_time_step({k, start + s, w, s, layer, records_[uk][uw], grads.dh_at(s),
-                                   layer.has_cell_state() ? grads.dc_at(s) : ConstRef(empty_)});
       }
     }
   }

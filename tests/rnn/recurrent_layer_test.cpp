@@ -264,6 +264,49 @@ TEST_P(EveryCellLayer, ChunkedBackwardEqualsOneChunk) {
   }
 }
 
+// chunk_done comes once per chunk, last chunk first, covering every step once, and the dh and dc
+// it sees are already the final ones.
+TEST_P(EveryCellLayer, ChunkDoneSeesEachChunksFinalGradientsLastChunkFirst) {
+  const LayerCase c = make_case(GetParam(), 44);
+  RecurrentLayer<double>& layer = *c.layer;
+  Rng rng(9);
+  const Matrix<double> v = rng.normal_matrix<double>(kHidden, kSteps * kBatch);
+  RecurrentRecord<double> record;
+  RecurrentState<double> final_state;
+  layer.forward(c.x, c.initial, record, final_state);
+  for (const Index chunk_steps : {Index{1}, Index{2}, Index{3}, kSteps}) {
+    SCOPED_TRACE(::testing::Message() << "chunks of " << chunk_steps << " steps");
+    RecurrentGradients<double> grads;
+    grads.chunk_columns = chunk_steps * kBatch;
+    Matrix<double> dx(kInputs, kSteps * kBatch);
+    std::vector<std::pair<Index, Index>> chunks;
+    Matrix<double> seen_dh = Matrix<double>::Zero(kHidden, kSteps * kBatch);
+    Matrix<double> seen_dc = Matrix<double>::Zero(kHidden, kSteps * kBatch);
+    layer.zero_grad();
+    layer.backward(c.x, record, v, nullptr, dx, grads, [&](Index first, Index last) {
+      chunks.emplace_back(first, last);
+      for (Index t = first; t < last; ++t) {
+        seen_dh.middleCols(t * kBatch, kBatch) = grads.dh_at(t);
+        if (layer.has_cell_state()) seen_dc.middleCols(t * kBatch, kBatch) = grads.dc_at(t);
+      }
+    });
+    ASSERT_FALSE(chunks.empty());
+    EXPECT_EQ(chunks.front().second, kSteps);
+    EXPECT_EQ(chunks.back().first, 0);
+    for (std::size_t i = 0; i < chunks.size(); ++i) {
+      EXPECT_LT(chunks[i].first, chunks[i].second);
+      EXPECT_LE(chunks[i].second - chunks[i].first, chunk_steps);
+      if (i > 0) {
+        EXPECT_EQ(chunks[i].second, chunks[i - 1].first) << "chunk " << i;
+      }
+    }
+    EXPECT_EQ(seen_dh, grads.dh.leftCols(kSteps * kBatch));
+    if (layer.has_cell_state()) {
+      EXPECT_EQ(seen_dc, grads.dc.leftCols(kSteps * kBatch));
+    }
+  }
+}
+
 // J_t against finite differences of one step run on its own from (h_{t-1}, c_{t-1}).
 TEST_P(EveryCellLayer, StepJacobianMatchesFiniteDifferencesOfOneStep) {
   const LayerCase c = make_case(GetParam(), 51);

@@ -38,6 +38,7 @@
 // heap: a few allocations per chunk).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -152,9 +153,15 @@ class RecurrentLayer {
   // the same object (the state is read before it is written).
   void forward(ConstRef x, const RecurrentState<Scalar>& initial, RecurrentRecord<Scalar>& record,
                RecurrentState<Scalar>& final_state) const;
+  // Called as (first, last) once grads.dh_at(t) and grads.dc_at(t) are final for the steps
+  // first <= t < last, before that chunk's weight gradients are added: its gradients are then
+  // still in cache. Chunks come last first.
+  using ChunkDone = std::function<void(Index first, Index last)>;
+
   // x and record from the forward of this window; dy (H, T B); dx (I, T B); dfinal may be null.
   void backward(ConstRef x, const RecurrentRecord<Scalar>& record, ConstRef dy,
-                const RecurrentState<Scalar>* dfinal, Ref dx, RecurrentGradients<Scalar>& grads);
+                const RecurrentState<Scalar>* dfinal, Ref dx, RecurrentGradients<Scalar>& grads,
+                const ChunkDone& chunk_done = {});
 
   // Closed-form Jacobian of one step at one sample, local step t of `record`:
   // RNN and GRU dh_t/dh_{t-1} (H x H); LSTM d(h_t, c_t)/d(h_{t-1}, c_{t-1}) (2H x 2H), blocks

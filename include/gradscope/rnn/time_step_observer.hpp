@@ -1,10 +1,12 @@
 // The hook through which the unroller reports what flowed backward through each time step.
 //
-// During Unroller::backward, right after a layer's backward over a window, the unroller calls
-// after_time_step once per step of that window, going backward in time (each layer sees every
-// step exactly once, in decreasing t; layers are interleaved window by window, top layer first).
-// Everything in the event is a read-only view valid only during the call: an observer copies
-// what it keeps. The layers know nothing of observers; with none attached nothing extra is done.
+// During Unroller::backward, as a layer's backward over a window finishes each chunk of steps
+// (RecurrentLayer::ChunkDone), the unroller calls after_time_step once per step of the chunk,
+// going backward in time (each layer sees every step exactly once, in decreasing t; layers are
+// interleaved window by window, top layer first). dh and dc are final then; the layer's weight
+// gradients are not (the chunk's share is added after the call). Everything in the event is a
+// read-only view valid only during the call: an observer copies what it keeps. The layers know
+// nothing of observers; with none attached nothing extra is done.
 #pragma once
 
 #include <optional>

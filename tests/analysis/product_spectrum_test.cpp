@@ -119,14 +119,30 @@ TEST(ProductSpectrum, NonNormalMatrixShowsTransientGrowthAndGelfandLimit) {
   EXPECT_NEAR(spectrum.exponents[1], std::log(0.8), 1e-2);
 }
 
-// The blocked route against its reference, one QR per factor, on the workload's kind of net: a
-// Gaussian tanh MLP in the ordered phase, whose stretches spread by about 3.5 per factor.
+// The workload's kind of net: a Gaussian tanh MLP in the ordered phase (sigma_w^2 = 1,
+// sigma_b^2 = 0.05), whose stretches spread by about 3 per factor; `chain` is its `depth` hidden
+// layers' Jacobians at one random input.
+struct OrderedTanhNet {
+  OrderedTanhNet(Index width, Index depth, std::uint64_t seed)
+      : rng(seed),
+        body(build(width, depth, rng)),
+        chain(body, rng.normal_matrix<double>(width, 1), 1, depth) {}
+
+  static Sequential<double> build(Index width, Index depth, Rng& rng) {
+    MlpSpec spec = gaussian_mlp_spec(width, depth + 1, 1.0, 0.05);
+    spec.outputs = 1;
+    return build_mlp<double>(spec, rng);
+  }
+
+  Rng rng;
+  Sequential<double> body;
+  NetworkChain chain;
+};
+
+// The blocked route against its reference, one QR per factor.
 TEST(ProductSpectrum, BlockedRouteMatchesThePerFactorReference) {
-  MlpSpec spec = gaussian_mlp_spec(64, 201, 1.0, 0.05);
-  spec.outputs = 1;
-  Rng rng(4);
-  const Sequential<double> body = build_mlp<double>(spec, rng);
-  const NetworkChain chain(body, rng.normal_matrix<double>(64, 1), 1, 200);
+  const OrderedTanhNet net(64, 200, 4);
+  const NetworkChain& chain = net.chain;
 
   const LyapunovSpectrum reference = lyapunov_spectrum(chain, 0, 9);
   const LyapunovSpectrum blocked = lyapunov_spectrum_blocked(chain, 0, 9);
@@ -174,11 +190,8 @@ TEST(ProductSpectrum, BlockedRouteFallsBackToOneFactorPerQr) {
 // The singular values' passes take blocks of factors as far as their tolerance allows; a
 // tolerance below double's rounding leaves one QR per factor, the reference.
 TEST(ProductSpectrum, SingularValuePassesTakeTheBlocksTheirToleranceAllows) {
-  MlpSpec spec = gaussian_mlp_spec(48, 61, 1.0, 0.05);
-  spec.outputs = 1;
-  Rng rng(6);
-  const Sequential<double> body = build_mlp<double>(spec, rng);
-  const NetworkChain chain(body, rng.normal_matrix<double>(48, 1), 1, 60);
+  const OrderedTanhNet net(48, 60, 6);
+  const NetworkChain& chain = net.chain;
 
   const ProductSingularValues reference = product_singular_values(chain, 0, 8, 6, 1e-17);
   const ProductSingularValues blocked = product_singular_values(chain, 0, 8, 6, 1e-6);

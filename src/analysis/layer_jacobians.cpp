@@ -1,5 +1,6 @@
 #include "gradscope/analysis/layer_jacobians.hpp"
 
+#include "gradscope/analysis/matrix_spectrum.hpp"
 #include "gradscope/core/error.hpp"
 #include "gradscope/probe/layer_grouping.hpp"
 
@@ -37,10 +38,16 @@ StepSpectrumMeans mean_step_spectrum(const Unroller<Scalar>& unroller, Index lay
   const Index steps = unroller.steps();
   if (steps < 2 || max_steps < 1) return means;
   const Index stride = std::max<Index>(1, (steps - 1 + max_steps - 1) / max_steps);
+  std::vector<Matrix<double>> jacobians;
   for (Index t = 1; t < steps; t += stride) {
-    const Matrix<double> j = unroller.step_jacobian(layer, t, sample).template cast<double>();
+    Matrix<double> j = unroller.step_jacobian(layer, t, sample).template cast<double>();
     if (!j.allFinite()) continue;  // a blown-up state: the layer's record says nonfinite
-    const MatrixSpectrum s = matrix_spectrum(j);
+    jacobians.push_back(std::move(j));
+  }
+  const std::vector<MatrixSpectrum> spectra =
+      matrix_spectra(static_cast<Index>(jacobians.size()),
+                     [&](Index i) { return jacobians[static_cast<std::size_t>(i)]; });
+  for (const MatrixSpectrum& s : spectra) {
     means.spectral_radius += *s.spectral_radius;
     means.spectral_norm += s.spectral_norm;
     ++means.steps;

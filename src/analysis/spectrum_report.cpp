@@ -5,13 +5,10 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <mutex>
 
 #include "gradscope/analysis/memory_horizon.hpp"
 #include "gradscope/analysis/network_chain.hpp"
 #include "gradscope/core/error.hpp"
-#include "gradscope/core/parallel_for.hpp"
-#include "gradscope/core/threads.hpp"
 #include "gradscope/probe/probe_once.hpp"
 #include "gradscope/probe/probe_sequence.hpp"
 
@@ -33,22 +30,12 @@ ChainProgress stage_progress(const SpectrumOptions& options, std::string_view st
   return [&options, stage](Index done, Index total) { report(options, stage, done, total); };
 }
 
-// The spectrum of factor(0) ... factor(count - 1), on the threads --threads allows: each is an
-// eigenvalue and a singular-value decomposition on one thread (LAPACK's are too small to split),
-// independent of the others, and together the slowest stage of a deep report.
+// The factors' own spectra, --threads at a time: the slowest stage of a deep report.
 std::vector<MatrixSpectrum> factor_spectra(Index count,
                                            const std::function<Matrix<double>(Index)>& factor,
                                            const SpectrumOptions& options) {
-  std::vector<MatrixSpectrum> spectra(static_cast<std::size_t>(count));
-  std::mutex progress_mutex;
-  Index done = 0;
-  parallel_for(spectra.size(), thread_count(), [&](std::size_t l) {
-    const SingleThreadScope single_thread;  // a worker thread would otherwise split its products
-    spectra[l] = matrix_spectrum(factor(static_cast<Index>(l)), options.all_singular_values);
-    const std::lock_guard<std::mutex> lock(progress_mutex);
-    report(options, "factor spectra", ++done, count);
-  });
-  return spectra;
+  return matrix_spectra(count, factor, options.all_singular_values,
+                        [&](Index done) { report(options, "factor spectra", done, count); });
 }
 
 // log10 sqrt(mean_i sigma_i^2) from natural-log singular values, without leaving log scale.

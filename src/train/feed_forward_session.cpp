@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "gradscope/analysis/layer_jacobians.hpp"
+#include "gradscope/analysis/matrix_spectrum.hpp"
 #include "gradscope/nn/cross_entropy_loss.hpp"
 
 namespace gradscope {
@@ -41,11 +42,16 @@ template <typename Scalar>
 void FeedForwardSession<Scalar>::collect_spectra(StepRecord& record) {
   const std::vector<Matrix<double>> jacobians =
       layer_jacobians<Scalar>(network_.body(), batch_.x.col(0));
+  std::vector<std::size_t> finite;  // a blown-up layer is left out: its record says nonfinite
   for (std::size_t l = 0; l < jacobians.size() && l < record.layers.size(); ++l) {
-    if (!jacobians[l].allFinite()) continue;  // a blown-up layer: its record says nonfinite
-    const MatrixSpectrum spectrum = matrix_spectrum(jacobians[l]);
-    record.layers[l].jacobian_spectral_radius = spectrum.spectral_radius;
-    record.layers[l].jacobian_spectral_norm = spectrum.spectral_norm;
+    if (jacobians[l].allFinite()) finite.push_back(l);
+  }
+  const std::vector<MatrixSpectrum> spectra =
+      matrix_spectra(static_cast<Index>(finite.size()),
+                     [&](Index i) { return jacobians[finite[static_cast<std::size_t>(i)]]; });
+  for (std::size_t i = 0; i < finite.size(); ++i) {
+    record.layers[finite[i]].jacobian_spectral_radius = spectra[i].spectral_radius;
+    record.layers[finite[i]].jacobian_spectral_norm = spectra[i].spectral_norm;
   }
 }
 

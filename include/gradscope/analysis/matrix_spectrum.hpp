@@ -7,6 +7,7 @@
 // regime a layer is in.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -25,5 +26,13 @@ struct MatrixSpectrum {
 
 // Throws a bad-input Error when the matrix holds NaN or Inf.
 MatrixSpectrum matrix_spectrum(const Matrix<double>& m, bool all_singular_values = false);
+
+// matrix_spectrum of matrix(0) ... matrix(count - 1), thread_count() of them at a time: each is
+// an eigenvalue problem and an SVD on one thread (too small to split), independent of the others.
+// `done`, when given, is called after each one with how many are done, one call at a time.
+std::vector<MatrixSpectrum> matrix_spectra(Index count,
+                                           const std::function<Matrix<double>(Index)>& matrix,
+                                           bool all_singular_values = false,
+                                           const std::function<void(Index)>& done = {});
 
 }  // namespace gradscope

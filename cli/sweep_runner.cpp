@@ -99,8 +99,7 @@ std::optional<pid_t> scratch_owner(const std::string& name) {
   if (dash == std::string::npos || dash == kPrefix.size()) return std::nullopt;
   const char* first = name.data() + kPrefix.size();
   const char* last = name.data() + dash;
-  if (!std::all_of(first, last, [](char c) { return c >= '0' && c <= '9'; })) return std::nullopt;
-  pid_t pid = 0;
+  pid_t pid = 0;  // from_chars takes digits and a leading '-' only: pid <= 0 rules out the sign
   const auto [end, error] = std::from_chars(first, last, pid);
   if (error != std::errc() || end != last || pid <= 0) return std::nullopt;
   return pid;

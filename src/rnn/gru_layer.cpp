@@ -1,6 +1,7 @@
 #include "gradscope/rnn/gru_layer.hpp"
 
 #include "gradscope/core/error.hpp"
+#include "sample_column.hpp"
 
 namespace gradscope {
 
@@ -32,15 +33,20 @@ void GruLayer<Scalar>::forward_window(ConstRef x, const RecurrentState<Scalar>& 
     s.topRows(2 * hidden) = a.topRows(2 * hidden);
     s.bottomRows(hidden).colwise() = this->bias_hh_.bottomRows(hidden).col(0);
     record.product.add(this->weight_hh_, h_prev, s);
-    a.topRows(2 * hidden).array() = s.topRows(2 * hidden).array().logistic();  // r, z
-    Ref hn = record.aux.middleCols(col, batch);
-    hn = s.bottomRows(hidden);
-    a.bottomRows(hidden).array() =
-        (a.bottomRows(hidden).array() + a.topRows(hidden).array() * hn.array()).tanh();  // n
-    // h_t = (1 - z) n + z h_{t-1}
-    record.hidden.middleCols(col + batch, batch).array() =
-        a.bottomRows(hidden).array() +
-        a.middleRows(hidden, hidden).array() * (h_prev.array() - a.bottomRows(hidden).array());
+    // Sample by sample (sample_column.hpp).
+    for (Index j = 0; j < batch; ++j) {
+      Scalar* g = &a(0, j);  // [r; z; n], written over the pre-activations
+      const Scalar* sj = &s(0, j);
+      SampleColumn<Scalar>(g, 2 * hidden) = ConstSampleColumn<Scalar>(sj, 2 * hidden).logistic();
+      const ConstSampleColumn<Scalar> r(g, hidden), z(g + hidden, hidden);
+      SampleColumn<Scalar> n(g + 2 * hidden, hidden);
+      SampleColumn<Scalar> hn(&record.aux(0, col + j), hidden);
+      hn = ConstSampleColumn<Scalar>(sj + 2 * hidden, hidden);
+      n = (n + r * hn).tanh();
+      // h_t = (1 - z) n + z h_{t-1}
+      SampleColumn<Scalar>(&record.hidden(0, col + batch + j), hidden) =
+          n + z * (ConstSampleColumn<Scalar>(&record.hidden(0, col + j), hidden) - n);
+    }
   }
 }
 
@@ -64,22 +70,24 @@ void GruLayer<Scalar>::backward_chunk(const RecurrentRecord<Scalar>& record, Con
       dh = dy.middleCols(col, batch);
       if (dfinal != nullptr) dh += dfinal->h;
     }
-    const ConstRef a = record.gates.middleCols(col, batch);
-    const ConstRef r = a.topRows(hidden);
-    const ConstRef z = a.middleRows(hidden, hidden);
-    const ConstRef n = a.bottomRows(hidden);
-    const ConstRef hn = record.aux.middleCols(col, batch);
-    const ConstRef h_prev = record.h(t - 1);
-    Ref da_ih = grads.dz_ih_at(t);
-    Ref da_hh = grads.dz_hh_at(t);
-    da_ih.bottomRows(hidden).array() =
-        dh.array() * (Scalar(1) - z.array()) * (Scalar(1) - n.array().square());
-    da_ih.middleRows(hidden, hidden).array() =
-        dh.array() * (h_prev.array() - n.array()) * z.array() * (Scalar(1) - z.array());
-    da_ih.topRows(hidden).array() =
-        da_ih.bottomRows(hidden).array() * hn.array() * r.array() * (Scalar(1) - r.array());
-    da_hh.topRows(2 * hidden) = da_ih.topRows(2 * hidden);
-    da_hh.bottomRows(hidden).array() = da_ih.bottomRows(hidden).array() * r.array();
+    // Sample by sample (sample_column.hpp).
+    for (Index j = 0; j < batch; ++j) {
+      const Scalar* a = &record.gates(0, col + j);
+      const ConstSampleColumn<Scalar> r(a, hidden), z(a + hidden, hidden),
+          n(a + 2 * hidden, hidden);
+      const ConstSampleColumn<Scalar> hn(&record.aux(0, col + j), hidden);
+      const ConstSampleColumn<Scalar> h_prev(&record.hidden(0, col + j), hidden);  // h_{t-1}
+      const ConstSampleColumn<Scalar> dh_j(&dh(0, j), hidden);
+      Scalar* da_ih = &grads.dz_ih_at(t)(0, j);
+      Scalar* da_hh = &grads.dz_hh_at(t)(0, j);
+      SampleColumn<Scalar> dr(da_ih, hidden), dz(da_ih + hidden, hidden),
+          dn(da_ih + 2 * hidden, hidden);
+      dn = dh_j * (Scalar(1) - z) * (Scalar(1) - n.square());
+      dz = dh_j * (h_prev - n) * z * (Scalar(1) - z);
+      dr = dn * hn * r * (Scalar(1) - r);
+      SampleColumn<Scalar>(da_hh, 2 * hidden) = ConstSampleColumn<Scalar>(da_ih, 2 * hidden);
+      SampleColumn<Scalar>(da_hh + 2 * hidden, hidden) = dn * r;
+    }
   }
   if (grads.chunk_first > 0) return;
   grads.dinitial.h.array() =

@@ -1,6 +1,7 @@
 #include "gradscope/rnn/lstm_layer.hpp"
 
 #include "gradscope/core/error.hpp"
+#include "sample_column.hpp"
 
 namespace gradscope {
 
@@ -28,16 +29,20 @@ void LstmLayer<Scalar>::forward_window(ConstRef x, const RecurrentState<Scalar>&
     Ref a = record.gates.middleCols(col, batch);  // pre-activations, then the gates in place
     this->project_step(x.middleCols(col, batch), record.folded_bias, a);
     record.product.add(this->weight_hh_, record.hidden.middleCols(col, batch), a);
-    a.topRows(2 * hidden).array() = a.topRows(2 * hidden).array().logistic();  // i, f
-    a.middleRows(2 * hidden, hidden).array() = a.middleRows(2 * hidden, hidden).array().tanh();
-    a.bottomRows(hidden).array() = a.bottomRows(hidden).array().logistic();  // o
-    Ref c = record.cell.middleCols(col + batch, batch);
-    c.array() = a.middleRows(hidden, hidden).array() * record.cell.middleCols(col, batch).array() +
-                a.topRows(hidden).array() * a.middleRows(2 * hidden, hidden).array();
-    Ref tanh_c = record.aux.middleCols(col, batch);
-    tanh_c.array() = c.array().tanh();
-    record.hidden.middleCols(col + batch, batch).array() =
-        a.bottomRows(hidden).array() * tanh_c.array();
+    // Sample by sample (sample_column.hpp), the gates in place of their pre-activations.
+    for (Index j = 0; j < batch; ++j) {
+      Scalar* z = &a(0, j);
+      SampleColumn<Scalar> i(z, hidden), f(z + hidden, hidden), g(z + 2 * hidden, hidden),
+          o(z + 3 * hidden, hidden);
+      SampleColumn<Scalar>(z, 2 * hidden) = SampleColumn<Scalar>(z, 2 * hidden).logistic();  // i, f
+      g = g.tanh();
+      o = o.logistic();
+      SampleColumn<Scalar> c(&record.cell(0, col + batch + j), hidden);
+      c = f * ConstSampleColumn<Scalar>(&record.cell(0, col + j), hidden) + i * g;
+      SampleColumn<Scalar> tanh_c(&record.aux(0, col + j), hidden);
+      tanh_c = c.tanh();
+      SampleColumn<Scalar>(&record.hidden(0, col + batch + j), hidden) = o * tanh_c;
+    }
   }
 }
 
@@ -57,31 +62,32 @@ void LstmLayer<Scalar>::backward_chunk(const RecurrentRecord<Scalar>& record, Co
     } else if (dfinal != nullptr) {
       dh += dfinal->h;
     }
-    const ConstRef a = record.gates.middleCols(col, batch);
-    const ConstRef i = a.topRows(hidden);
-    const ConstRef f = a.middleRows(hidden, hidden);
-    const ConstRef g = a.middleRows(2 * hidden, hidden);
-    const ConstRef o = a.bottomRows(hidden);
-    const ConstRef tanh_c = record.aux.middleCols(col, batch);
-    const ConstRef c_prev = record.c(t - 1);
-    // dc_t: through h_t = o tanh(c_t), plus what reaches c_t from c_{t+1} = f_{t+1} c_t + ...
-    Ref dc = grads.dc.middleCols(col, batch);
-    if (t + 1 < steps) {
-      dc.array() = dh.array() * o.array() * (Scalar(1) - tanh_c.array().square()) +
-                   grads.dc.middleCols(col + batch, batch).array() *
-                       record.gates.block(hidden, col + batch, hidden, batch).array();
-    } else {
-      dc.array() = dh.array() * o.array() * (Scalar(1) - tanh_c.array().square());
-      if (dfinal != nullptr) dc += dfinal->c;
+    const bool has_next = t + 1 < steps;
+    // Sample by sample (sample_column.hpp).
+    for (Index j = 0; j < batch; ++j) {
+      const Scalar* a = &record.gates(0, col + j);
+      const ConstSampleColumn<Scalar> i(a, hidden);
+      const ConstSampleColumn<Scalar> f(a + hidden, hidden);
+      const ConstSampleColumn<Scalar> g(a + 2 * hidden, hidden);
+      const ConstSampleColumn<Scalar> o(a + 3 * hidden, hidden);
+      const ConstSampleColumn<Scalar> tanh_c(&record.aux(0, col + j), hidden);
+      const ConstSampleColumn<Scalar> c_prev(&record.cell(0, col + j), hidden);  // c_{t-1}
+      const ConstSampleColumn<Scalar> dh_j(&dh(0, j), hidden);
+      // dc_t: through h_t = o tanh(c_t), plus what reaches c_t from c_{t+1} = f_{t+1} c_t + ...
+      SampleColumn<Scalar> dc(&grads.dc(0, col + j), hidden);
+      dc = dh_j * o * (Scalar(1) - tanh_c.square());
+      if (has_next) {
+        dc += ConstSampleColumn<Scalar>(&grads.dc(0, col + batch + j), hidden) *
+              ConstSampleColumn<Scalar>(&record.gates(hidden, col + batch + j), hidden);
+      } else if (dfinal != nullptr) {
+        dc += dfinal->c.col(j).array();
+      }
+      Scalar* da = &grads.dz_ih_at(t)(0, j);
+      SampleColumn<Scalar>(da, hidden) = dc * g * i * (Scalar(1) - i);
+      SampleColumn<Scalar>(da + hidden, hidden) = dc * c_prev * f * (Scalar(1) - f);
+      SampleColumn<Scalar>(da + 2 * hidden, hidden) = dc * i * (Scalar(1) - g.square());
+      SampleColumn<Scalar>(da + 3 * hidden, hidden) = dh_j * tanh_c * o * (Scalar(1) - o);
     }
-    Ref da = grads.dz_ih_at(t);
-    da.topRows(hidden).array() = dc.array() * g.array() * i.array() * (Scalar(1) - i.array());
-    da.middleRows(hidden, hidden).array() =
-        dc.array() * c_prev.array() * f.array() * (Scalar(1) - f.array());
-    da.middleRows(2 * hidden, hidden).array() =
-        dc.array() * i.array() * (Scalar(1) - g.array().square());
-    da.bottomRows(hidden).array() =
-        dh.array() * tanh_c.array() * o.array() * (Scalar(1) - o.array());
   }
   if (grads.chunk_first > 0) return;
   grads.dinitial.h.setZero();

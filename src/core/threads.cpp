@@ -2,6 +2,9 @@
 
 #include <omp.h>
 
+#include <exception>
+#include <mutex>
+
 #include "gradscope/core/error.hpp"
 #include "gradscope/core/types.hpp"
 
@@ -22,6 +25,28 @@ void set_thread_count(int n) {
 }
 
 int thread_count() { return Eigen::nbThreads(); }
+
+void run_on_threads(int workers, const std::function<void(int)>& task) {
+  if (workers <= 1) {
+    task(0);
+    return;
+  }
+  std::exception_ptr failure;
+  std::mutex failure_mutex;
+#pragma omp parallel num_threads(workers)
+  {
+    const SingleThreadScope single_thread;
+    // OpenMP may start fewer threads than asked (inside another parallel region, one): each
+    // takes every team-size-th task. An exception must not leave the region; the first is kept.
+    try {
+      for (int k = omp_get_thread_num(); k < workers; k += omp_get_num_threads()) task(k);
+    } catch (...) {
+      const std::lock_guard<std::mutex> lock(failure_mutex);
+      if (!failure) failure = std::current_exception();
+    }
+  }
+  if (failure) std::rethrow_exception(failure);
+}
 
 SingleThreadScope::SingleThreadScope() : saved_(omp_get_max_threads()) { omp_set_num_threads(1); }
 

@@ -10,7 +10,7 @@ GruLayer<Scalar>::GruLayer(Index input_size, Index hidden_size)
     : RecurrentLayer<Scalar>(CellKind::kGru, input_size, hidden_size) {}
 
 template <typename Scalar>
-void GruLayer<Scalar>::forward_window(ConstRef x, const RecurrentState<Scalar>& initial,
+void GruLayer<Scalar>::prepare_window(ConstRef x, const RecurrentState<Scalar>& initial,
                                       RecurrentRecord<Scalar>& record) const {
   const Index hidden = this->hidden_size();
   const Index steps = record.steps;
@@ -24,17 +24,24 @@ void GruLayer<Scalar>::forward_window(ConstRef x, const RecurrentState<Scalar>& 
   record.folded_bias = this->bias_ih_;
   record.folded_bias.topRows(2 * hidden) += this->bias_hh_.topRows(2 * hidden);
   this->project_window(x, record.folded_bias, record.gates);
-  Mat& s = record.step_scratch;  // (3H, B): [a_r; a_z; W_hn h_{t-1} + b_hn]
-  for (Index t = 0; t < steps; ++t) {
-    const Index col = t * batch;
-    Ref a = record.gates.middleCols(col, batch);
-    this->project_step(x.middleCols(col, batch), record.folded_bias, a);
-    const ConstRef h_prev = record.hidden.middleCols(col, batch);
+}
+
+template <typename Scalar>
+void GruLayer<Scalar>::forward_samples(ConstRef x, RecurrentRecord<Scalar>& record, Samples samples,
+                                       StepProduct<Scalar>& product) const {
+  const Index hidden = this->hidden_size();
+  const Index batch = record.batch;
+  // (3H, samples): [a_r; a_z; W_hn h_{t-1} + b_hn]
+  Ref s = record.step_scratch.middleCols(samples.first, samples.count);
+  for (Index t = 0; t < record.steps; ++t) {
+    const Index col = t * batch + samples.first;
+    Ref a = record.gates.middleCols(col, samples.count);
+    this->project_step(x.middleCols(col, samples.count), record.folded_bias, a);
     s.topRows(2 * hidden) = a.topRows(2 * hidden);
     s.bottomRows(hidden).colwise() = this->bias_hh_.bottomRows(hidden).col(0);
-    record.product.add(this->weight_hh_, h_prev, s);
+    product.add(this->weight_hh_, record.hidden.middleCols(col, samples.count), s);
     // Sample by sample (sample_column.hpp).
-    for (Index j = 0; j < batch; ++j) {
+    for (Index j = 0; j < samples.count; ++j) {
       Scalar* g = &a(0, j);  // [r; z; n], written over the pre-activations
       const Scalar* sj = &s(0, j);
       SampleColumn<Scalar>(g, 2 * hidden) = ConstSampleColumn<Scalar>(sj, 2 * hidden).logistic();
@@ -53,33 +60,36 @@ void GruLayer<Scalar>::forward_window(ConstRef x, const RecurrentState<Scalar>& 
 template <typename Scalar>
 void GruLayer<Scalar>::backward_chunk(const RecurrentRecord<Scalar>& record, ConstRef dy,
                                       const RecurrentState<Scalar>* dfinal,
-                                      RecurrentGradients<Scalar>& grads) {
+                                      RecurrentGradients<Scalar>& grads, Samples samples,
+                                      StepProduct<Scalar>& product) {
   const Index hidden = this->hidden_size();
   const Index steps = record.steps;
   const Index batch = record.batch;
+  const Index first = samples.first;
+  const Index count = samples.count;
   for (Index t = grads.chunk_last - 1; t >= grads.chunk_first; --t) {
-    const Index col = t * batch;
-    Ref dh = grads.dh.middleCols(col, batch);
+    const Index col = t * batch + first;
+    Ref dh = grads.dh.middleCols(col, count);
     if (t + 1 < steps) {
       // Step t+1 reads h_t twice: in z h_t directly, and through W_hh h_t.
-      dh.array() = dy.middleCols(col, batch).array() +
-                   grads.dh.middleCols(col + batch, batch).array() *
-                       record.gates.block(hidden, col + batch, hidden, batch).array();
-      grads.product.add(grads.weight_hh_t, grads.dz_hh_at(t + 1), dh);
+      dh.array() = dy.middleCols(col, count).array() +
+                   grads.dh.middleCols(col + batch, count).array() *
+                       record.gates.block(hidden, col + batch, hidden, count).array();
+      product.add(grads.weight_hh_t, grads.dz_hh_at(t + 1).middleCols(first, count), dh);
     } else {
-      dh = dy.middleCols(col, batch);
-      if (dfinal != nullptr) dh += dfinal->h;
+      dh = dy.middleCols(col, count);
+      if (dfinal != nullptr) dh += dfinal->h.middleCols(first, count);
     }
     // Sample by sample (sample_column.hpp).
-    for (Index j = 0; j < batch; ++j) {
+    for (Index j = 0; j < count; ++j) {
       const Scalar* a = &record.gates(0, col + j);
       const ConstSampleColumn<Scalar> r(a, hidden), z(a + hidden, hidden),
           n(a + 2 * hidden, hidden);
       const ConstSampleColumn<Scalar> hn(&record.aux(0, col + j), hidden);
       const ConstSampleColumn<Scalar> h_prev(&record.hidden(0, col + j), hidden);  // h_{t-1}
       const ConstSampleColumn<Scalar> dh_j(&dh(0, j), hidden);
-      Scalar* da_ih = &grads.dz_ih_at(t)(0, j);
-      Scalar* da_hh = &grads.dz_hh_at(t)(0, j);
+      Scalar* da_ih = &grads.dz_ih_at(t)(0, first + j);
+      Scalar* da_hh = &grads.dz_hh_at(t)(0, first + j);
       SampleColumn<Scalar> dr(da_ih, hidden), dz(da_ih + hidden, hidden),
           dn(da_ih + 2 * hidden, hidden);
       dn = dh_j * (Scalar(1) - z) * (Scalar(1) - n.square());
@@ -90,9 +100,10 @@ void GruLayer<Scalar>::backward_chunk(const RecurrentRecord<Scalar>& record, Con
     }
   }
   if (grads.chunk_first > 0) return;
-  grads.dinitial.h.array() =
-      grads.dh.leftCols(batch).array() * record.gates.block(hidden, 0, hidden, batch).array();
-  grads.product.add(grads.weight_hh_t, grads.dz_hh_at(0), grads.dinitial.h);
+  Ref dinitial_h = grads.dinitial.h.middleCols(first, count);
+  dinitial_h.array() = grads.dh.middleCols(first, count).array() *
+                       record.gates.block(hidden, first, hidden, count).array();
+  product.add(grads.weight_hh_t, grads.dz_hh_at(0).middleCols(first, count), dinitial_h);
 }
 
 template <typename Scalar>

@@ -10,7 +10,7 @@ LstmLayer<Scalar>::LstmLayer(Index input_size, Index hidden_size)
     : RecurrentLayer<Scalar>(CellKind::kLstm, input_size, hidden_size) {}
 
 template <typename Scalar>
-void LstmLayer<Scalar>::forward_window(ConstRef x, const RecurrentState<Scalar>& initial,
+void LstmLayer<Scalar>::prepare_window(ConstRef x, const RecurrentState<Scalar>& initial,
                                        RecurrentRecord<Scalar>& record) const {
   const Index hidden = this->hidden_size();
   const Index steps = record.steps;
@@ -24,13 +24,20 @@ void LstmLayer<Scalar>::forward_window(ConstRef x, const RecurrentState<Scalar>&
   // PyTorch adds both biases to every gate; adding them once to W_ih x saves a pass per step.
   record.folded_bias.noalias() = this->bias_ih_ + this->bias_hh_;
   this->project_window(x, record.folded_bias, record.gates);
-  for (Index t = 0; t < steps; ++t) {
-    const Index col = t * batch;
-    Ref a = record.gates.middleCols(col, batch);  // pre-activations, then the gates in place
-    this->project_step(x.middleCols(col, batch), record.folded_bias, a);
-    record.product.add(this->weight_hh_, record.hidden.middleCols(col, batch), a);
+}
+
+template <typename Scalar>
+void LstmLayer<Scalar>::forward_samples(ConstRef x, RecurrentRecord<Scalar>& record,
+                                        Samples samples, StepProduct<Scalar>& product) const {
+  const Index hidden = this->hidden_size();
+  const Index batch = record.batch;
+  for (Index t = 0; t < record.steps; ++t) {
+    const Index col = t * batch + samples.first;
+    Ref a = record.gates.middleCols(col, samples.count);  // pre-activations, then the gates
+    this->project_step(x.middleCols(col, samples.count), record.folded_bias, a);
+    product.add(this->weight_hh_, record.hidden.middleCols(col, samples.count), a);
     // Sample by sample (sample_column.hpp), the gates in place of their pre-activations.
-    for (Index j = 0; j < batch; ++j) {
+    for (Index j = 0; j < samples.count; ++j) {
       Scalar* z = &a(0, j);
       SampleColumn<Scalar> i(z, hidden), f(z + hidden, hidden), g(z + 2 * hidden, hidden),
           o(z + 3 * hidden, hidden);
@@ -49,27 +56,28 @@ void LstmLayer<Scalar>::forward_window(ConstRef x, const RecurrentState<Scalar>&
 template <typename Scalar>
 void LstmLayer<Scalar>::backward_chunk(const RecurrentRecord<Scalar>& record, ConstRef dy,
                                        const RecurrentState<Scalar>* dfinal,
-                                       RecurrentGradients<Scalar>& grads) {
+                                       RecurrentGradients<Scalar>& grads, Samples samples,
+                                       StepProduct<Scalar>& product) {
   const Index hidden = this->hidden_size();
   const Index steps = record.steps;
   const Index batch = record.batch;
+  const Index first = samples.first;
+  const Index count = samples.count;
   for (Index t = grads.chunk_last - 1; t >= grads.chunk_first; --t) {
-    const Index col = t * batch;
-    Ref dh = grads.dh.middleCols(col, batch);
-    dh = dy.middleCols(col, batch);
-    if (t + 1 < steps) {
-      grads.product.add(grads.weight_hh_t, grads.dz_ih_at(t + 1), dh);
-    } else if (dfinal != nullptr) {
-      dh += dfinal->h;
-    }
+    const Index col = t * batch + first;
     const bool has_next = t + 1 < steps;
+    Ref dh = grads.dh.middleCols(col, count);
+    dh = dy.middleCols(col, count);
+    if (has_next) {
+      product.add(grads.weight_hh_t, grads.dz_ih_at(t + 1).middleCols(first, count), dh);
+    } else if (dfinal != nullptr) {
+      dh += dfinal->h.middleCols(first, count);
+    }
     // Sample by sample (sample_column.hpp).
-    for (Index j = 0; j < batch; ++j) {
+    for (Index j = 0; j < count; ++j) {
       const Scalar* a = &record.gates(0, col + j);
-      const ConstSampleColumn<Scalar> i(a, hidden);
-      const ConstSampleColumn<Scalar> f(a + hidden, hidden);
-      const ConstSampleColumn<Scalar> g(a + 2 * hidden, hidden);
-      const ConstSampleColumn<Scalar> o(a + 3 * hidden, hidden);
+      const ConstSampleColumn<Scalar> i(a, hidden), f(a + hidden, hidden),
+          g(a + 2 * hidden, hidden), o(a + 3 * hidden, hidden);
       const ConstSampleColumn<Scalar> tanh_c(&record.aux(0, col + j), hidden);
       const ConstSampleColumn<Scalar> c_prev(&record.cell(0, col + j), hidden);  // c_{t-1}
       const ConstSampleColumn<Scalar> dh_j(&dh(0, j), hidden);
@@ -80,9 +88,9 @@ void LstmLayer<Scalar>::backward_chunk(const RecurrentRecord<Scalar>& record, Co
         dc += ConstSampleColumn<Scalar>(&grads.dc(0, col + batch + j), hidden) *
               ConstSampleColumn<Scalar>(&record.gates(hidden, col + batch + j), hidden);
       } else if (dfinal != nullptr) {
-        dc += dfinal->c.col(j).array();
+        dc += dfinal->c.col(first + j).array();
       }
-      Scalar* da = &grads.dz_ih_at(t)(0, j);
+      Scalar* da = &grads.dz_ih_at(t)(0, first + j);
       SampleColumn<Scalar>(da, hidden) = dc * g * i * (Scalar(1) - i);
       SampleColumn<Scalar>(da + hidden, hidden) = dc * c_prev * f * (Scalar(1) - f);
       SampleColumn<Scalar>(da + 2 * hidden, hidden) = dc * i * (Scalar(1) - g.square());
@@ -90,10 +98,12 @@ void LstmLayer<Scalar>::backward_chunk(const RecurrentRecord<Scalar>& record, Co
     }
   }
   if (grads.chunk_first > 0) return;
-  grads.dinitial.h.setZero();
-  grads.product.add(grads.weight_hh_t, grads.dz_ih_at(0), grads.dinitial.h);
-  grads.dinitial.c.array() =
-      grads.dc.leftCols(batch).array() * record.gates.block(hidden, 0, hidden, batch).array();
+  Ref dinitial_h = grads.dinitial.h.middleCols(first, count);
+  dinitial_h.setZero();
+  product.add(grads.weight_hh_t, grads.dz_ih_at(0).middleCols(first, count), dinitial_h);
+  grads.dinitial.c.middleCols(first, count).array() =
+      grads.dc.middleCols(first, count).array() *
+      record.gates.block(hidden, first, hidden, count).array();
 }
 
 template <typename Scalar>

@@ -4,6 +4,7 @@
 
 #include "gradscope/core/columns.hpp"
 #include "gradscope/core/error.hpp"
+#include "gradscope/core/threads.hpp"
 #include "gradscope/rnn/gru_layer.hpp"
 #include "gradscope/rnn/lstm_layer.hpp"
 #include "gradscope/rnn/rnn_layer.hpp"
@@ -96,6 +97,19 @@ RecurrentState<Scalar> RecurrentLayer<Scalar>::zero_state(Index batch) const {
 }
 
 template <typename Scalar>
+int RecurrentLayer<Scalar>::sample_workers(Index batch) {
+  return static_cast<int>(std::clamp<Index>(batch / kMinSamplesPerWorker, 1, thread_count()));
+}
+
+template <typename Scalar>
+typename RecurrentLayer<Scalar>::Samples RecurrentLayer<Scalar>::worker_samples(Index batch,
+                                                                                int workers,
+                                                                                int k) {
+  const Index first = batch * k / workers;
+  return {first, batch * (k + 1) / workers - first};
+}
+
+template <typename Scalar>
 void RecurrentLayer<Scalar>::forward(ConstRef x, const RecurrentState<Scalar>& initial,
                                      RecurrentRecord<Scalar>& record,
                                      RecurrentState<Scalar>& final_state) const {
@@ -112,7 +126,12 @@ void RecurrentLayer<Scalar>::forward(ConstRef x, const RecurrentState<Scalar>& i
                   batch, x.rows(), x.cols());
   record.steps = x.cols() / batch;
   record.batch = batch;
-  forward_window(x, initial, record);
+  prepare_window(x, initial, record);
+  const int workers = sample_workers(batch);
+  if (std::ssize(record.products) < workers) record.products.resize(workers);
+  run_on_threads(workers, [&](int k) {
+    forward_samples(x, record, worker_samples(batch, workers, k), record.products[k]);
+  });
   final_state.h = record.h(record.steps - 1);
   if (has_cell_state()) {
     final_state.c = record.c(record.steps - 1);
@@ -153,12 +172,17 @@ void RecurrentLayer<Scalar>::backward(ConstRef x, const RecurrentRecord<Scalar>&
   grads.dinitial.h.resize(hidden, batch);
   grads.dinitial.c.resize(has_cell_state() ? hidden : 0, has_cell_state() ? batch : 0);
   grads.weight_hh_t = weight_hh_.transpose();
+  const int workers = sample_workers(batch);
+  if (std::ssize(grads.products) < workers) grads.products.resize(workers);
 
   // Last chunk first: the walk goes backwards in time.
   for (Index last = record.steps; last > 0; last -= chunk_steps) {
     grads.chunk_last = last;
     grads.chunk_first = std::max<Index>(0, last - chunk_steps);
-    backward_chunk(record, dy, dfinal, grads);
+    run_on_threads(workers, [&](int k) {
+      backward_chunk(record, dy, dfinal, grads, worker_samples(batch, workers, k),
+                     grads.products[k]);
+    });
     if (chunk_done) chunk_done(grads.chunk_first, grads.chunk_last);
     accumulate_chunk(x, record, grads, dx);
   }

@@ -17,7 +17,7 @@ RnnLayer<Scalar>::RnnLayer(Index input_size, Index hidden_size, ActivationKind n
 }
 
 template <typename Scalar>
-void RnnLayer<Scalar>::forward_window(ConstRef x, const RecurrentState<Scalar>& initial,
+void RnnLayer<Scalar>::prepare_window(ConstRef x, const RecurrentState<Scalar>& initial,
                                       RecurrentRecord<Scalar>& record) const {
   const Index steps = record.steps;
   const Index batch = record.batch;
@@ -26,11 +26,18 @@ void RnnLayer<Scalar>::forward_window(ConstRef x, const RecurrentState<Scalar>& 
   record.folded_bias.noalias() = this->bias_ih_ + this->bias_hh_;
   // The pre-activations are built where h_t will live and squashed in place.
   this->project_window(x, record.folded_bias, record.hidden.rightCols(steps * batch));
-  for (Index t = 0; t < steps; ++t) {
-    const ConstRef h_prev = record.hidden.middleCols(t * batch, batch);
-    Ref z = record.hidden.middleCols((t + 1) * batch, batch);
-    this->project_step(x.middleCols(t * batch, batch), record.folded_bias, z);
-    record.product.add(this->weight_hh_, h_prev, z);
+}
+
+template <typename Scalar>
+void RnnLayer<Scalar>::forward_samples(ConstRef x, RecurrentRecord<Scalar>& record, Samples samples,
+                                       StepProduct<Scalar>& product) const {
+  const Index batch = record.batch;
+  for (Index t = 0; t < record.steps; ++t) {
+    const Index col = t * batch + samples.first;
+    const ConstRef h_prev = record.hidden.middleCols(col, samples.count);
+    Ref z = record.hidden.middleCols(col + batch, samples.count);
+    this->project_step(x.middleCols(col, samples.count), record.folded_bias, z);
+    product.add(this->weight_hh_, h_prev, z);
     if (nonlinearity_ == ActivationKind::kTanh) {
       z.array() = z.array().tanh();
     } else {
@@ -42,21 +49,24 @@ void RnnLayer<Scalar>::forward_window(ConstRef x, const RecurrentState<Scalar>& 
 template <typename Scalar>
 void RnnLayer<Scalar>::backward_chunk(const RecurrentRecord<Scalar>& record, ConstRef dy,
                                       const RecurrentState<Scalar>* dfinal,
-                                      RecurrentGradients<Scalar>& grads) {
+                                      RecurrentGradients<Scalar>& grads, Samples samples,
+                                      StepProduct<Scalar>& product) {
   const Index steps = record.steps;
   const Index batch = record.batch;
+  const Index first = samples.first;
+  const Index count = samples.count;
   const bool tanh = nonlinearity_ == ActivationKind::kTanh;
   for (Index t = grads.chunk_last - 1; t >= grads.chunk_first; --t) {
-    const Index col = t * batch;
-    Ref dh = grads.dh.middleCols(col, batch);
-    dh = dy.middleCols(col, batch);
+    const Index col = t * batch + first;
+    Ref dh = grads.dh.middleCols(col, count);
+    dh = dy.middleCols(col, count);
     if (t + 1 < steps) {
-      grads.product.add(grads.weight_hh_t, grads.dz_ih_at(t + 1), dh);
+      product.add(grads.weight_hh_t, grads.dz_ih_at(t + 1).middleCols(first, count), dh);
     } else if (dfinal != nullptr) {
-      dh += dfinal->h;
+      dh += dfinal->h.middleCols(first, count);
     }
-    const ConstRef h = record.h(t);
-    Ref dz = grads.dz_ih_at(t);
+    const ConstRef h = record.hidden.middleCols(col + batch, count);  // h_t
+    Ref dz = grads.dz_ih_at(t).middleCols(first, count);
     if (tanh) {
       dz.array() = dh.array() * (Scalar(1) - h.array().square());
     } else {
@@ -65,8 +75,9 @@ void RnnLayer<Scalar>::backward_chunk(const RecurrentRecord<Scalar>& record, Con
     }
   }
   if (grads.chunk_first > 0) return;
-  grads.dinitial.h.setZero();
-  grads.product.add(grads.weight_hh_t, grads.dz_ih_at(0), grads.dinitial.h);
+  Ref dinitial_h = grads.dinitial.h.middleCols(first, count);
+  dinitial_h.setZero();
+  product.add(grads.weight_hh_t, grads.dz_ih_at(0).middleCols(first, count), dinitial_h);
 }
 
 template <typename Scalar>

@@ -4,8 +4,11 @@
 // use them, on one thread and on two.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <future>
+#include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include "gradscope/core/columns.hpp"
 #include "gradscope/core/error.hpp"
@@ -111,6 +114,42 @@ TEST(Kernels, SingleThreadScopeLowersOnlyTheCallingThreadsCount) {
     scope_open.set_value();
     EXPECT_EQ(seen_by_other.get_future().get(), 2);
   }
+  EXPECT_EQ(thread_count(), 2);
+  set_thread_count(1);
+}
+
+// The recurrent layers split their batch with run_on_threads: every worker must run once, with its
+// products on one thread, and a worker's exception must reach the caller after the others ran.
+TEST(Kernels, RunOnThreadsRunsEachWorkerOnceWithSingleThreadedProducts) {
+  set_thread_count(2);
+  for (const int workers : {2, 3}) {
+    std::vector<std::atomic<int>> runs(static_cast<std::size_t>(workers));
+    std::vector<int> counts(static_cast<std::size_t>(workers), 0);
+    run_on_threads(workers, [&](int k) {
+      ++runs[static_cast<std::size_t>(k)];
+      counts[static_cast<std::size_t>(k)] = thread_count();
+    });
+    for (int k = 0; k < workers; ++k) {
+      EXPECT_EQ(runs[static_cast<std::size_t>(k)], 1) << "worker " << k << " of " << workers;
+      EXPECT_EQ(counts[static_cast<std::size_t>(k)], 1) << "worker " << k << " of " << workers;
+    }
+    EXPECT_EQ(thread_count(), 2);
+  }
+  // One worker: the calling thread, with its own count.
+  const std::thread::id caller = std::this_thread::get_id();
+  run_on_threads(1, [&](int k) {
+    EXPECT_EQ(k, 0);
+    EXPECT_EQ(std::this_thread::get_id(), caller);
+    EXPECT_EQ(thread_count(), 2);
+  });
+  std::atomic<int> ran{0};
+  EXPECT_THROW(run_on_threads(2,
+                              [&](int k) {
+                                ++ran;
+                                if (k == 1) throw std::runtime_error("worker 1 failed");
+                              }),
+               std::runtime_error);
+  EXPECT_EQ(ran, 2);
   EXPECT_EQ(thread_count(), 2);
   set_thread_count(1);
 }

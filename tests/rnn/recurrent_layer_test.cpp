@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "gradscope/core/error.hpp"
+#include "gradscope/core/threads.hpp"
 #include "gradscope/rnn/lstm_layer.hpp"
 #include "gradscope/rnn/recurrent_init.hpp"
 #include "gradscope/rnn/recurrent_stack.hpp"
@@ -261,6 +262,68 @@ TEST_P(EveryCellLayer, ChunkedBackwardEqualsOneChunk) {
       EXPECT_LT(max_relative_error(chunked.dinitial.c, whole.dinitial.c), 1e-13);
     }
     EXPECT_LE(chunked.dz_ih.cols(), chunk_steps * kBatch) << "dz must not grow with T";
+  }
+}
+
+// With several threads, forward and backward split the batch between workers (at least 16 samples
+// each): 50 samples give 2 workers of 25 on 2 threads and 16 + 17 + 17 on 3. Every result must
+// equal the one-worker run's, including dfinal's and dinitial's columns of each worker and the
+// chunk boundaries (chunks of 2 steps).
+TEST_P(EveryCellLayer, BatchSplitBetweenThreadsEqualsOneThread) {
+  constexpr Index kSplitBatch = 50;
+  constexpr Index kSplitHidden = 20;
+  Rng rng(45);
+  const std::unique_ptr<RecurrentLayer<double>> layer =
+      make_recurrent_layer<double>(GetParam(), kInputs, kSplitHidden);
+  testing::randomize(*layer, rng);
+  const Index columns = kSteps * kSplitBatch;
+  const Matrix<double> x = rng.normal_matrix<double>(kInputs, columns);
+  const RecurrentState<double> initial = testing::random_state(*layer, kSplitBatch, rng);
+  const RecurrentState<double> dfinal = testing::random_state(*layer, kSplitBatch, rng);
+  const Matrix<double> v = rng.normal_matrix<double>(kSplitHidden, columns);
+
+  struct Run {
+    Matrix<double> output, dx, dh, dc;
+    RecurrentState<double> final_state, dinitial;
+    std::vector<Matrix<double>> parameters;
+  };
+  const auto run = [&](int threads) {
+    const int saved = thread_count();
+    set_thread_count(threads);
+    Run r;
+    RecurrentRecord<double> record;
+    layer->forward(x, initial, record, r.final_state);
+    RecurrentGradients<double> grads;
+    grads.chunk_columns = 2 * kSplitBatch;
+    r.dx.resize(kInputs, columns);
+    layer->zero_grad();
+    layer->backward(x, record, v, &dfinal, r.dx, grads);
+    set_thread_count(saved);
+    r.output = record.output();
+    r.dh = grads.dh.leftCols(columns);
+    if (layer->has_cell_state()) r.dc = grads.dc.leftCols(columns);
+    r.dinitial = grads.dinitial;
+    r.parameters = parameter_gradients(*layer);
+    return r;
+  };
+  const Run one = run(1);
+  for (const int threads : {2, 3}) {
+    SCOPED_TRACE(::testing::Message() << threads << " threads");
+    const Run split = run(threads);
+    EXPECT_LT(max_relative_error(split.output, one.output), 1e-13);
+    EXPECT_LT(max_relative_error(split.final_state.h, one.final_state.h), 1e-13);
+    EXPECT_LT(max_relative_error(split.dx, one.dx), 1e-13);
+    EXPECT_LT(max_relative_error(split.dh, one.dh), 1e-13);
+    EXPECT_LT(max_relative_error(split.dinitial.h, one.dinitial.h), 1e-13);
+    if (layer->has_cell_state()) {
+      EXPECT_LT(max_relative_error(split.final_state.c, one.final_state.c), 1e-13);
+      EXPECT_LT(max_relative_error(split.dc, one.dc), 1e-13);
+      EXPECT_LT(max_relative_error(split.dinitial.c, one.dinitial.c), 1e-13);
+    }
+    for (std::size_t p = 0; p < one.parameters.size(); ++p) {
+      EXPECT_LT(max_relative_error(split.parameters[p], one.parameters[p]), 1e-13)
+          << "parameter " << p;
+    }
   }
 }
 

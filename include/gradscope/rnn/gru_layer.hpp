@@ -43,11 +43,14 @@ class GruLayer final : public RecurrentLayer<Scalar> {
   std::unique_ptr<RecurrentLayer<Scalar>> clone() const override;
 
  private:
-  void forward_window(ConstRef x, const RecurrentState<Scalar>& initial,
+  using typename RecurrentLayer<Scalar>::Samples;
+  void prepare_window(ConstRef x, const RecurrentState<Scalar>& initial,
                       RecurrentRecord<Scalar>& record) const override;
+  void forward_samples(ConstRef x, RecurrentRecord<Scalar>& record, Samples samples,
+                       StepProduct<Scalar>& product) const override;
   void backward_chunk(const RecurrentRecord<Scalar>& record, ConstRef dy,
-                      const RecurrentState<Scalar>* dfinal,
-                      RecurrentGradients<Scalar>& grads) override;
+                      const RecurrentState<Scalar>* dfinal, RecurrentGradients<Scalar>& grads,
+                      Samples samples, StepProduct<Scalar>& product) override;
 };
 
 }  // namespace gradscope

@@ -37,11 +37,14 @@ class RnnLayer final : public RecurrentLayer<Scalar> {
   ActivationKind nonlinearity() const { return nonlinearity_; }
 
  private:
-  void forward_window(ConstRef x, const RecurrentState<Scalar>& initial,
+  using typename RecurrentLayer<Scalar>::Samples;
+  void prepare_window(ConstRef x, const RecurrentState<Scalar>& initial,
                       RecurrentRecord<Scalar>& record) const override;
+  void forward_samples(ConstRef x, RecurrentRecord<Scalar>& record, Samples samples,
+                       StepProduct<Scalar>& product) const override;
   void backward_chunk(const RecurrentRecord<Scalar>& record, ConstRef dy,
-                      const RecurrentState<Scalar>* dfinal,
-                      RecurrentGradients<Scalar>& grads) override;
+                      const RecurrentState<Scalar>* dfinal, RecurrentGradients<Scalar>& grads,
+                      Samples samples, StepProduct<Scalar>& product) override;
 
   ActivationKind nonlinearity_;
 };

@@ -80,6 +80,8 @@ void GruLayer<Scalar>::backward_chunk(const RecurrentRecord<Scalar>& record, Con
       dh = dy.middleCols(col, count);
       if (dfinal != nullptr) dh += dfinal->h.middleCols(first, count);
     }
+    Ref dz_ih = grads.dz_ih_at(t);
+    Ref dz_hh = grads.dz_hh_at(t);
     // Sample by sample (sample_column.hpp).
     for (Index j = 0; j < count; ++j) {
       const Scalar* a = &record.gates(0, col + j);
@@ -88,8 +90,8 @@ void GruLayer<Scalar>::backward_chunk(const RecurrentRecord<Scalar>& record, Con
       const ConstSampleColumn<Scalar> hn(&record.aux(0, col + j), hidden);
       const ConstSampleColumn<Scalar> h_prev(&record.hidden(0, col + j), hidden);  // h_{t-1}
       const ConstSampleColumn<Scalar> dh_j(&dh(0, j), hidden);
-      Scalar* da_ih = &grads.dz_ih_at(t)(0, first + j);
-      Scalar* da_hh = &grads.dz_hh_at(t)(0, first + j);
+      Scalar* da_ih = &dz_ih(0, first + j);
+      Scalar* da_hh = &dz_hh(0, first + j);
       SampleColumn<Scalar> dr(da_ih, hidden), dz(da_ih + hidden, hidden),
           dn(da_ih + 2 * hidden, hidden);
       dn = dh_j * (Scalar(1) - z) * (Scalar(1) - n.square());

@@ -73,6 +73,7 @@ void LstmLayer<Scalar>::backward_chunk(const RecurrentRecord<Scalar>& record, Co
     } else if (dfinal != nullptr) {
       dh += dfinal->h.middleCols(first, count);
     }
+    Ref dz = grads.dz_ih_at(t);
     // Sample by sample (sample_column.hpp).
     for (Index j = 0; j < count; ++j) {
       const Scalar* a = &record.gates(0, col + j);
@@ -90,7 +91,7 @@ void LstmLayer<Scalar>::backward_chunk(const RecurrentRecord<Scalar>& record, Co
       } else if (dfinal != nullptr) {
         dc += dfinal->c.col(first + j).array();
       }
-      Scalar* da = &grads.dz_ih_at(t)(0, first + j);
+      Scalar* da = &dz(0, first + j);
       SampleColumn<Scalar>(da, hidden) = dc * g * i * (Scalar(1) - i);
       SampleColumn<Scalar>(da + hidden, hidden) = dc * c_prev * f * (Scalar(1) - f);
       SampleColumn<Scalar>(da + 2 * hidden, hidden) = dc * i * (Scalar(1) - g.square());

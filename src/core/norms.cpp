@@ -35,18 +35,46 @@ double slow_norm(const Eigen::MatrixBase<Derived>& m) {
   }
 }
 
+// The sum of the squares of scale * entries. Eigen's squaredNorm adds into one or two registers,
+// so each add waits for the one before. A contiguous vector is summed in blocks of 64 entries,
+// eight registers' worth of independent sums, whose adds overlap: stable_norm of a step's dL/dh
+// (8,192 floats) took 750 ns, now 390 (1,550 and 730 when it needs the scaled pass).
+template <typename Derived>
+typename Derived::Scalar sum_of_squares(const Eigen::MatrixBase<Derived>& m,
+                                        typename Derived::Scalar scale) {
+  using Scalar = typename Derived::Scalar;
+  constexpr bool kDirectVector =
+      Derived::IsVectorAtCompileTime && (Derived::Flags & Eigen::DirectAccessBit) != 0;
+  if constexpr (kDirectVector) {
+    if (m.innerStride() == 1) {
+      constexpr Index kBlock = 64;
+      using Block = Eigen::Array<Scalar, kBlock, 1>;
+      const Scalar* data = m.derived().data();
+      const Index n = m.size();
+      Block sums = Block::Zero();
+      Index i = 0;
+      for (; i + kBlock <= n; i += kBlock) {
+        sums += (Eigen::Map<const Block>(data + i) * scale).square();
+      }
+      const Eigen::Map<const Eigen::Array<Scalar, Eigen::Dynamic, 1>> rest(data + i, n - i);
+      return sums.sum() + (rest * scale).square().sum();
+    }
+  }
+  return (m * scale).squaredNorm();
+}
+
 template <typename Derived>
 double safe_norm(const Eigen::MatrixBase<Derived>& m) {
   using Scalar = typename Derived::Scalar;
-  const Scalar squared = m.squaredNorm();
+  const Scalar squared = sum_of_squares(m, Scalar(1));
   if (in_safe_range(squared)) return std::sqrt(static_cast<double>(squared));
   if (squared == 0 && m.isZero(0)) return 0.0;
   if (squared < Scalar(1)) {
     // Too small: every entry is below sqrt(min / eps), so scaled by a power of two (exactly) the
-    // squares sit well inside the range. One more vectorised pass, where slow_norm takes two: a
-    // vanishing gradient (most steps of a long sequence's backward) comes this way.
+    // squares sit well inside the range. One more pass, where slow_norm takes two: a vanishing
+    // gradient (most steps of a long sequence's backward) comes this way.
     constexpr int kExponent = std::is_same_v<Scalar, float> ? 100 : 500;
-    const Scalar scaled = (m * std::ldexp(Scalar(1), kExponent)).squaredNorm();
+    const Scalar scaled = sum_of_squares(m, std::ldexp(Scalar(1), kExponent));
     if (in_safe_range(scaled)) {
       return std::ldexp(std::sqrt(static_cast<double>(scaled)), -kExponent);
     }

@@ -47,6 +47,24 @@ TEST(StableNorm, StridedBlocksAndContiguousCopiesAgree) {
   }
 }
 
+// Contiguous vectors are summed in blocks of 64 entries and a rest: lengths on both sides of the
+// block, at a plain and at a scaled (vanishing) magnitude, whole and as the columns column_norms
+// takes one by one.
+TEST(StableNorm, ContiguousLengthsAroundTheBlockOfSixtyFour) {
+  Rng rng(14);
+  for (const float scale : {1.0f, 1e-25f}) {
+    for (const Index n : {Index{1}, Index{63}, Index{64}, Index{65}, Index{130}, Index{1000}}) {
+      SCOPED_TRACE(::testing::Message() << n << " entries of order " << scale);
+      const Matrix<float> v = rng.normal_matrix<float>(n, 1) * scale;
+      EXPECT_NEAR(stable_norm<float>(v) / reference_norm(v), 1.0, 1e-6);
+      const Matrix<float> m = rng.normal_matrix<float>(n, 3) * scale;
+      double mean = 0.0;
+      for (Index j = 0; j < m.cols(); ++j) mean += reference_norm(m.col(j)) / 3.0;
+      EXPECT_NEAR(column_norms<float>(m).mean / mean, 1.0, 1e-6);
+    }
+  }
+}
+
 TEST(StableNorm, FloatOfUnevenEntriesKeepsTheSmallOnes) {
   Matrix<float> m = Matrix<float>::Constant(1000, 1, 1e-30f);
   m(0) = 3e-29f;

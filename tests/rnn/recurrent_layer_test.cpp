@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <limits>
+#include <thread>
 #include <utility>
 
 #include "gradscope/core/error.hpp"
@@ -268,7 +269,9 @@ TEST_P(EveryCellLayer, ChunkedBackwardEqualsOneChunk) {
 // With several threads, forward and backward split the batch between workers (at least 16 samples
 // each): 50 samples give 2 workers of 25 on 2 threads and 16 + 17 + 17 on 3. Every result must
 // equal the one-worker run's, including dfinal's and dinitial's columns of each worker and the
-// chunk boundaries (chunks of 2 steps).
+// chunk boundaries (chunks of 2 steps). The chunks' parameter-gradient products then go in blocks
+// of columns (6 on 2 threads, 9 on 3, of 11 or 12 columns), while chunk_done runs on the calling
+// thread: the same chunks must reach it, and the same gradients the layer.
 TEST_P(EveryCellLayer, BatchSplitBetweenThreadsEqualsOneThread) {
   constexpr Index kSplitBatch = 50;
   constexpr Index kSplitHidden = 20;
@@ -286,6 +289,8 @@ TEST_P(EveryCellLayer, BatchSplitBetweenThreadsEqualsOneThread) {
     Matrix<double> output, dx, dh, dc;
     RecurrentState<double> final_state, dinitial;
     std::vector<Matrix<double>> parameters;
+    std::vector<std::pair<Index, Index>> chunks;
+    bool chunk_done_off_the_calling_thread = false;
   };
   const auto run = [&](int threads) {
     const int saved = thread_count();
@@ -296,8 +301,15 @@ TEST_P(EveryCellLayer, BatchSplitBetweenThreadsEqualsOneThread) {
     RecurrentGradients<double> grads;
     grads.chunk_columns = 2 * kSplitBatch;
     r.dx.resize(kInputs, columns);
+    const std::thread::id caller = std::this_thread::get_id();
+    const auto chunk_done = [&](Index first, Index last) {
+      r.chunks.emplace_back(first, last);
+      if (std::this_thread::get_id() != caller) r.chunk_done_off_the_calling_thread = true;
+    };
     layer->zero_grad();
-    layer->backward(x, record, v, &dfinal, r.dx, grads);
+    // Twice: parameter gradients accumulate, and the second backward reuses grads' buffers.
+    layer->backward(x, record, v, &dfinal, r.dx, grads, chunk_done);
+    layer->backward(x, record, v, &dfinal, r.dx, grads, chunk_done);
     set_thread_count(saved);
     r.output = record.output();
     r.dh = grads.dh.leftCols(columns);
@@ -310,6 +322,8 @@ TEST_P(EveryCellLayer, BatchSplitBetweenThreadsEqualsOneThread) {
   for (const int threads : {2, 3}) {
     SCOPED_TRACE(::testing::Message() << threads << " threads");
     const Run split = run(threads);
+    EXPECT_EQ(split.chunks, one.chunks);
+    EXPECT_FALSE(split.chunk_done_off_the_calling_thread);
     EXPECT_LT(max_relative_error(split.output, one.output), 1e-13);
     EXPECT_LT(max_relative_error(split.final_state.h, one.final_state.h), 1e-13);
     EXPECT_LT(max_relative_error(split.dx, one.dx), 1e-13);
@@ -320,8 +334,10 @@ TEST_P(EveryCellLayer, BatchSplitBetweenThreadsEqualsOneThread) {
       EXPECT_LT(max_relative_error(split.dc, one.dc), 1e-13);
       EXPECT_LT(max_relative_error(split.dinitial.c, one.dinitial.c), 1e-13);
     }
+    // The parameter gradients are the same sums over columns in another order (block by block),
+    // entry by entry relative: 1.2e-13 seen where terms cancel.
     for (std::size_t p = 0; p < one.parameters.size(); ++p) {
-      EXPECT_LT(max_relative_error(split.parameters[p], one.parameters[p]), 1e-13)
+      EXPECT_LT(max_relative_error(split.parameters[p], one.parameters[p]), 1e-11)
           << "parameter " << p;
     }
   }

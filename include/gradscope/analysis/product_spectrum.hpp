@@ -52,7 +52,10 @@ LyapunovSpectrum lyapunov_spectrum(const JacobianChain& chain, Index k, std::uin
 // block length follows the spread per factor of the block before (the first block is one
 // factor); a block that spread more than e^6 beyond that is done again, half as long, since one
 // uneven factor can stretch far more than the average. Agrees with lyapunov_spectrum, its
-// reference, to 1e-5 per exponent (tests/analysis: 3e-6 measured).
+// reference, to 1e-5 per exponent at width 64 (tests/analysis: 5e-6 measured). Wider nets spread
+// more, and the rounding lands on their few weakest directions: the five weakest exponents differ
+// by up to 4e-5 at width 128 and 2e-4 at width 256 (the spectrum workload's net), every other one
+// by less than 1e-7 (tests/analysis, width 128).
 inline constexpr double kDefaultMaxBlockLogSpread = 24.0;
 LyapunovSpectrum lyapunov_spectrum_blocked(const JacobianChain& chain, Index k, std::uint64_t seed,
                                            double max_block_log_spread = kDefaultMaxBlockLogSpread,

@@ -196,19 +196,25 @@ void RecurrentLayer<Scalar>::backward(ConstRef x, const RecurrentRecord<Scalar>&
       backward_chunk(record, dy, dfinal, grads, worker_samples(batch, workers, k),
                      grads.products[k]);
     });
+    const Index columns = (grads.chunk_last - grads.chunk_first) * batch;
     if (blocks == 0) {
       if (chunk_done) chunk_done(grads.chunk_first, grads.chunk_last);
-      accumulate_chunk(x, record, grads, dx);
+      // The chunk's bias gradients are summed on their own, then added.
+      grads.dbias.setZero(rows, 2);
+      accumulate_columns(x, record, grads, 0, columns, dx,
+                         {dweight_ih_, dweight_hh_, grads.dbias.col(0), grads.dbias.col(1)});
+      dbias_ih_ += grads.dbias.col(0);
+      dbias_hh_ += grads.dbias.col(kind_ == CellKind::kGru ? 1 : 0);
       continue;
     }
     // Worker 0 is the calling thread: chunk_done runs there, beside the others' products.
-    const Index columns = (grads.chunk_last - grads.chunk_first) * batch;
     std::atomic<int> next_block = 0;
     run_on_threads(workers, [&](int k) {
       if (k == 0 && chunk_done) chunk_done(grads.chunk_first, grads.chunk_last);
       for (int b = next_block++; b < blocks; b = next_block++) {
+        RecurrentParamSums<Scalar>& sums = grads.column_blocks[static_cast<std::size_t>(b)];
         accumulate_columns(x, record, grads, columns * b / blocks, columns * (b + 1) / blocks, dx,
-                           grads.column_blocks[static_cast<std::size_t>(b)]);
+                           {sums.weight_ih, sums.weight_hh, sums.bias_ih, sums.bias_hh});
       }
     });
   }
@@ -224,36 +230,17 @@ template <typename Scalar>
 void RecurrentLayer<Scalar>::accumulate_columns(ConstRef x, const RecurrentRecord<Scalar>& record,
                                                 const RecurrentGradients<Scalar>& grads,
                                                 Index begin, Index end, Ref dx,
-                                                RecurrentParamSums<Scalar>& sums) const {
+                                                GradientTargets targets) const {
   const Index first_column = grads.chunk_first * grads.batch + begin;
   const Index columns = end - begin;
   const ConstRef dz_ih = grads.dz_ih.middleCols(begin, columns);
-  sums.weight_ih.noalias() += dz_ih * x.middleCols(first_column, columns).transpose();
-  add_column_sum<Scalar>(dz_ih, sums.bias_ih);
+  targets.weight_ih.noalias() += dz_ih * x.middleCols(first_column, columns).transpose();
+  add_column_sum<Scalar>(dz_ih, targets.bias_ih);
   const ConstRef dz_hh =
       kind_ == CellKind::kGru ? ConstRef(grads.dz_hh.middleCols(begin, columns)) : dz_ih;
-  sums.weight_hh.noalias() += dz_hh * record.hidden.middleCols(first_column, columns).transpose();
-  if (kind_ == CellKind::kGru) add_column_sum<Scalar>(dz_hh, sums.bias_hh);
-  dx.middleCols(first_column, columns).noalias() = weight_ih_.transpose() * dz_ih;
-}
-
-template <typename Scalar>
-void RecurrentLayer<Scalar>::accumulate_chunk(ConstRef x, const RecurrentRecord<Scalar>& record,
-                                              RecurrentGradients<Scalar>& grads, Ref dx) {
-  const Index first_column = grads.chunk_first * grads.batch;
-  const Index columns = (grads.chunk_last - grads.chunk_first) * grads.batch;
-  const ConstRef dz_ih = grads.dz_ih.leftCols(columns);
-  const ConstRef dz_hh = kind_ == CellKind::kGru ? ConstRef(grads.dz_hh.leftCols(columns)) : dz_ih;
-  dweight_ih_.noalias() += dz_ih * x.middleCols(first_column, columns).transpose();
-  dweight_hh_.noalias() += dz_hh * record.hidden.middleCols(first_column, columns).transpose();
-  grads.dbias.setZero(dz_ih.rows(), 1);
-  add_column_sum<Scalar>(dz_ih, grads.dbias);
-  dbias_ih_ += grads.dbias;
-  if (kind_ == CellKind::kGru) {
-    grads.dbias.setZero();
-    add_column_sum<Scalar>(dz_hh, grads.dbias);
-  }
-  dbias_hh_ += grads.dbias;
+  targets.weight_hh.noalias() +=
+      dz_hh * record.hidden.middleCols(first_column, columns).transpose();
+  if (kind_ == CellKind::kGru) add_column_sum<Scalar>(dz_hh, targets.bias_hh);
   dx.middleCols(first_column, columns).noalias() = weight_ih_.transpose() * dz_ih;
 }
 

@@ -119,7 +119,7 @@ struct RecurrentGradients {
   Matrix<Scalar> dc;     // LSTM (H, >= T B): total dL/dc_t per step
   Matrix<Scalar> dz_ih;  // (G H, >= chunk): dL/d(pre-activations fed by W_ih x_t + b_ih)
   Matrix<Scalar> dz_hh;  // GRU (G H, >= chunk): dL/d(W_hh h_{t-1} + b_hh); RNN, LSTM use dz_ih
-  Matrix<Scalar> dbias;  // (G H, 1) scratch
+  Matrix<Scalar> dbias;  // (G H, 2) scratch: a chunk's bias_ih and (GRU) bias_hh sums
   RecurrentState<Scalar> dinitial;  // dL/d(initial state): h (H, B), c (H, B) for the LSTM
   // (H, G H): W_hh^T, copied once per backward. OpenBLAS packs a transposed operand about 6%
   // slower, and backward's per-step product would otherwise pack it T times.
@@ -260,14 +260,19 @@ class RecurrentLayer {
   // is in cache for the recurrent product and the gates.
   void project_window(ConstRef x, const Mat& bias, Ref z) const;
   void project_step(ConstRef x_t, const Mat& bias, Ref z_t) const;
-  // The products of the chunk grads.chunk_first .. chunk_last: parameter gradients and dx.
-  void accumulate_chunk(ConstRef x, const RecurrentRecord<Scalar>& record,
-                        RecurrentGradients<Scalar>& grads, Ref dx);
-  // The same for the chunk's columns [begin, end) (counted from the chunk's first), its
-  // parameter gradients added to `sums`.
+  // Where accumulate_columns adds parameter gradients: the layer's own (bias sums in scratch), or
+  // a block's partial sums. bias_hh is the GRU's only; the other cells' is bias_ih's.
+  struct GradientTargets {
+    Ref weight_ih;
+    Ref weight_hh;
+    Ref bias_ih;
+    Ref bias_hh;
+  };
+  // The products of the chunk grads.chunk_first .. chunk_last over its columns [begin, end)
+  // (counted from the chunk's first): parameter gradients added to `targets`, dx assigned.
   void accumulate_columns(ConstRef x, const RecurrentRecord<Scalar>& record,
                           const RecurrentGradients<Scalar>& grads, Index begin, Index end, Ref dx,
-                          RecurrentParamSums<Scalar>& sums) const;
+                          GradientTargets targets) const;
   // (rows, >= cols) storage, grown only.
   static void reserve(Mat& m, Index rows, Index cols);
   // Throws unless 0 <= t < record.steps and 0 <= sample < record.batch.
